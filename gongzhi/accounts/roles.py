@@ -1,0 +1,107 @@
+"""Roles and what each may do: the one table the scope mechanism reads (R1, R4).
+
+A role is granted on a node of the area tree (its subtree is the scope) or on a member unit. Capabilities are plain
+strings so every module can ask for its own without this file importing it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    RESIDENT = "resident", _("居民")
+    GRID_WORKER = "grid_worker", _("网格员")
+    COMMUNITY_WORKER = "community_worker", _("社区工作者")
+    DISPATCHER = "dispatcher", _("指挥中心调度员")
+    UNIT_HANDLER = "unit_handler", _("部门/单位经办人")
+    PARTY_SECRETARY = "party_secretary", _("党组织书记")
+    STREET_OFFICIAL = "street_official", _("街道干部")
+    DISTRICT_OFFICIAL = "district_official", _("区级干部")
+    CITY_OFFICIAL = "city_official", _("市级干部")
+    ORG_ADMIN = "org_admin", _("组织部管理员")
+    SYSADMIN = "sysadmin", _("系统管理员")
+
+
+class Cap:
+    """Capability names. Modules may define more; these are the registry's."""
+
+    VIEW = "view"  # the structure of the area: nodes, organisations, units, pairings, figures
+    VIEW_PEOPLE = "view_people"  # lists of people (residents always see themselves)
+    EDIT_PEOPLE = "edit_people"
+    EDIT_REGISTRY = "edit_registry"  # organisations, units, pairings, surveys
+    EDIT_PARTY = "edit_party"  # party members, posts, double registration
+    EDIT_AREA_TREE = "edit_area_tree"
+    IMPORT = "import"
+    REVEAL_PHONE = "reveal_phone"
+    REVEAL_ID = "reveal_id"
+    VIEW_AUDIT = "view_audit"
+    MANAGE_ACCOUNTS = "manage_accounts"
+
+
+@dataclass(frozen=True)
+class RolePolicy:
+    role: Role
+    anchor: str  # "area" or "unit"
+    area_kinds: tuple[str, ...]  # the kinds of node the role may be granted on (empty: any)
+    caps: frozenset[str]
+
+
+_OFFICIAL = frozenset({Cap.VIEW, Cap.VIEW_PEOPLE, Cap.EDIT_REGISTRY, Cap.IMPORT, Cap.VIEW_AUDIT})
+
+POLICIES: dict[str, RolePolicy] = {
+    p.role.value: p
+    for p in (
+        RolePolicy(Role.RESIDENT, "area", ("community", "grid", "compound"), frozenset({Cap.VIEW})),
+        RolePolicy(
+            Role.GRID_WORKER,
+            "area",
+            ("grid", "compound"),
+            frozenset({Cap.VIEW, Cap.VIEW_PEOPLE, Cap.EDIT_PEOPLE, Cap.REVEAL_PHONE}),
+        ),
+        RolePolicy(
+            Role.COMMUNITY_WORKER,
+            "area",
+            ("community",),
+            frozenset(
+                {
+                    Cap.VIEW, Cap.VIEW_PEOPLE, Cap.EDIT_PEOPLE, Cap.EDIT_REGISTRY, Cap.IMPORT,
+                    Cap.REVEAL_PHONE, Cap.REVEAL_ID, Cap.VIEW_AUDIT,
+                }
+            ),
+        ),
+        RolePolicy(
+            Role.DISPATCHER, "area", ("city", "district", "street"),
+            frozenset({Cap.VIEW, Cap.VIEW_PEOPLE, Cap.REVEAL_PHONE}),
+        ),
+        RolePolicy(Role.UNIT_HANDLER, "unit", (), frozenset({Cap.VIEW, Cap.VIEW_PEOPLE, Cap.REVEAL_PHONE})),
+        RolePolicy(
+            Role.PARTY_SECRETARY,
+            "area",
+            ("street", "community", "grid", "compound"),
+            frozenset({Cap.VIEW, Cap.VIEW_PEOPLE, Cap.EDIT_PARTY, Cap.REVEAL_PHONE, Cap.VIEW_AUDIT}),
+        ),
+        RolePolicy(Role.STREET_OFFICIAL, "area", ("street",), _OFFICIAL),
+        RolePolicy(Role.DISTRICT_OFFICIAL, "area", ("district",), _OFFICIAL),
+        RolePolicy(Role.CITY_OFFICIAL, "area", ("city",), _OFFICIAL),
+        RolePolicy(
+            Role.ORG_ADMIN,
+            "area",
+            ("city", "district"),
+            _OFFICIAL | {Cap.EDIT_PARTY, Cap.REVEAL_PHONE, Cap.REVEAL_ID},
+        ),
+        RolePolicy(
+            Role.SYSADMIN,
+            "area",
+            ("city",),
+            _OFFICIAL | {Cap.EDIT_PEOPLE, Cap.EDIT_PARTY, Cap.EDIT_AREA_TREE, Cap.MANAGE_ACCOUNTS},
+        ),
+    )
+}
+
+
+def policy(role: str) -> RolePolicy:
+    return POLICIES[role]

@@ -1,0 +1,81 @@
+"""The audit trail (R2). Actions call :func:`record` inside their transaction, so the entry and the change commit
+or roll back together."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.db import models
+
+from .masking import mask_id_number, mask_phone
+from .models import AuditEntry
+
+# Personal numbers are stored once (on the person); the audit trail keeps only their masked form.
+MASKED_FIELDS: dict[str, Callable[[str | None], str]] = {
+    "phone": mask_phone,
+    "contact_phone": mask_phone,
+    "id_number": mask_id_number,
+}
+
+
+def object_type(obj: models.Model) -> str:
+    return f"{obj._meta.app_label}.{obj._meta.model_name}"
+
+
+def snapshot(obj: models.Model, fields: Iterable[str]) -> dict[str, Any]:
+    """The values of ``fields`` on ``obj`` as JSON-ready data; foreign keys as their ids, personal numbers masked."""
+    data: dict[str, Any] = {}
+    for name in fields:
+        field = obj._meta.get_field(name)
+        value = getattr(obj, field.attname)
+        if name in MASKED_FIELDS and value:
+            value = MASKED_FIELDS[name](value)
+        data[name] = value
+    return data
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Only the keys that changed, for compact update entries."""
+    keys = [k for k in after if before.get(k) != after.get(k)]
+    return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
+
+
+def record(
+    *,
+    actor: Any,
+    action: str,
+    obj: models.Model,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    reason: str = "",
+    area_path: str | None = None,
+) -> AuditEntry:
+    if area_path is None:
+        area_path = audit_area_path(obj)
+    actor_id = getattr(actor, "pk", None)
+    return AuditEntry.objects.create(
+        actor_id=actor_id,
+        actor_name=actor.get_username() if actor_id else "system",
+        action=action,
+        object_type=object_type(obj),
+        object_id=str(obj.pk),
+        object_repr=str(obj)[:200],
+        area_path=area_path,
+        before=before,
+        after=after,
+        reason=reason or "",
+    )
+
+
+def audit_area_path(obj: models.Model) -> str:
+    """Models name the area they belong to with ``audit_area_path()``; the area tree node is its own."""
+    getter = getattr(obj, "audit_area_path", None)
+    return getter() if callable(getter) else ""
+
+
+def entries_for(obj: models.Model, limit: int = 100) -> list[AuditEntry]:
+    """The trail of one object. Callers fetch ``obj`` through the scope first: seeing the object is the permission."""
+    return list(
+        AuditEntry.objects.filter(object_type=object_type(obj), object_id=str(obj.pk)).order_by("-at", "-id")[:limit]
+    )

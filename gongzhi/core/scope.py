@@ -1,0 +1,179 @@
+"""The one place where a user's scope on the area tree is applied (R1).
+
+Every list and fetch in views, the API, exports and commands goes through :func:`scoped` or :func:`get_scoped`.
+Each model registers once how it hangs on the tree (:func:`register`): the lookup to its area's materialized path,
+to a member unit, and to a person (so that people see themselves). An object outside the caller's scope is
+:class:`~gongzhi.core.errors.NotFound`, exactly as if it did not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from django.db import models
+from django.db.models import Q, QuerySet
+
+from . import lookups  # noqa: F401  (registers path__prefix)
+from .errors import NotFound
+
+M = TypeVar("M", bound=models.Model)
+
+
+@dataclass(frozen=True)
+class GrantView:
+    role: str
+    caps: frozenset[str]
+    area_id: int | None = None
+    area_path: str | None = None
+    unit_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Scope:
+    user_id: int | None
+    person_id: int | None = None
+    grants: tuple[GrantView, ...] = field(default_factory=tuple)
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.user_id is not None
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return frozenset(g.role for g in self.grants)
+
+    def has(self, cap: str) -> bool:
+        return any(cap in g.caps for g in self.grants)
+
+    def can(self, cap: str, *, area_path: str | None = None, unit_id: int | None = None) -> bool:
+        """May the user exercise ``cap`` on something at ``area_path`` (or belonging to ``unit_id``)?"""
+        for g in self.grants:
+            if cap not in g.caps:
+                continue
+            if g.area_path and area_path and area_path.startswith(g.area_path):
+                return True
+            if g.unit_id and unit_id and g.unit_id == unit_id:
+                return True
+        return False
+
+    def area_prefixes(self, cap: str) -> list[str]:
+        """The subtree roots for ``cap``, with nested ones dropped (a grant inside another adds nothing)."""
+        paths = sorted({g.area_path for g in self.grants if cap in g.caps and g.area_path})
+        kept: list[str] = []
+        for p in paths:
+            if not any(p.startswith(k) for k in kept):
+                kept.append(p)
+        return kept
+
+    def unit_ids(self, cap: str) -> list[int]:
+        return sorted({g.unit_id for g in self.grants if cap in g.caps and g.unit_id})
+
+    def root_area_ids(self, cap: str = "view") -> list[int]:
+        prefixes = set(self.area_prefixes(cap))
+        return sorted({g.area_id for g in self.grants if g.area_path in prefixes and g.area_id})
+
+
+ANONYMOUS = Scope(user_id=None)
+
+
+def scope_of(user: Any) -> Scope:
+    """The user's scope, computed once per request (cached on the user object)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return ANONYMOUS
+    cached = getattr(user, "_gongzhi_scope", None)
+    if cached is not None:
+        return cached
+    from gongzhi.accounts.models import RoleGrant
+    from gongzhi.accounts.roles import POLICIES
+    from gongzhi.registry.models import Person
+
+    grants = tuple(
+        GrantView(
+            role=g.role,
+            caps=POLICIES[g.role].caps,
+            area_id=g.area_id,
+            area_path=g.area.path if g.area_id else None,
+            unit_id=g.unit_id,
+        )
+        for g in RoleGrant.objects.filter(user=user).select_related("area").only("role", "area__path", "unit_id")
+        if g.role in POLICIES
+    )
+    person_id = Person.objects.filter(user=user).values_list("pk", flat=True).first()
+    scope = Scope(user_id=user.pk, person_id=person_id, grants=grants)
+    user._gongzhi_scope = scope
+    return scope
+
+
+def as_scope(actor: Any) -> Scope:
+    return actor if isinstance(actor, Scope) else scope_of(actor)
+
+
+@dataclass(frozen=True)
+class ScopeRule:
+    area: str | None  # lookup to the materialized path of the object's area ("path", "area__path")
+    unit: str | None  # lookup to a member unit id
+    person: str | None  # lookup to the person the object is about (people always see their own)
+    cap: str
+
+
+_RULES: dict[type[models.Model], ScopeRule] = {}
+
+
+def register(
+    model: type[models.Model],
+    *,
+    area: str | None = None,
+    unit: str | None = None,
+    person: str | None = None,
+    cap: str = "view",
+) -> None:
+    _RULES[model] = ScopeRule(area=area, unit=unit, person=person, cap=cap)
+
+
+def rule_for(model: type[models.Model]) -> ScopeRule:
+    try:
+        return _RULES[model]
+    except KeyError:  # pragma: no cover - a programming error, caught by the scope test over all models
+        raise LookupError(f"{model.__name__} has no scope rule; register it in its app's scoping module") from None
+
+
+def registered_models() -> list[type[models.Model]]:
+    return list(_RULES)
+
+
+def scope_q(scope: Scope, model: type[models.Model], cap: str | None = None) -> Q | None:
+    """The filter for ``model`` under ``scope``; ``None`` when nothing at all is visible."""
+    rule = rule_for(model)
+    cap = cap or rule.cap
+    q = Q()
+    any_term = False
+    if rule.area:
+        for prefix in scope.area_prefixes(cap):
+            q |= Q(**{f"{rule.area}__prefix": prefix})
+            any_term = True
+    if rule.unit:
+        units = scope.unit_ids(cap)
+        if units:
+            q |= Q(**{f"{rule.unit}__in": units})
+            any_term = True
+    if rule.person and scope.person_id is not None:
+        q |= Q(**{rule.person: scope.person_id})
+        any_term = True
+    return q if any_term else None
+
+
+def scoped(actor: Any, model_or_qs: type[M] | QuerySet[M], cap: str | None = None) -> QuerySet[M]:
+    qs: QuerySet[M] = model_or_qs if isinstance(model_or_qs, QuerySet) else model_or_qs._default_manager.all()
+    q = scope_q(as_scope(actor), qs.model, cap)
+    if q is None:
+        return qs.none()
+    # A person may match several grants (and their own row): distinct only when an OR could duplicate rows via joins.
+    return qs.filter(q)
+
+
+def get_scoped(actor: Any, model_or_qs: type[M] | QuerySet[M], pk: Any, cap: str | None = None) -> M:
+    try:
+        return scoped(actor, model_or_qs, cap).get(pk=pk)
+    except (models.ObjectDoesNotExist, ValueError, TypeError):
+        raise NotFound("未找到") from None
