@@ -1,12 +1,12 @@
 from __future__ import annotations
 
+import pytest
+
 from gongzhi.core.errors import NotFound
 from gongzhi.core.scope import get_scoped, scoped
-from gongzhi.registry.models import Area, Person
 from gongzhi.registry import services as registry
+from gongzhi.registry.models import Area, Person
 from tests.cast import Cast
-
-import pytest
 
 
 def test_community_worker_sees_only_their_communitys_subtree(cast: Cast) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User as UserModel
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -36,7 +37,7 @@ def user_create(*, actor: AbstractBaseUser | None, username: str, password: str 
 
 
 @transaction.atomic
-def grant_role(*, actor: AbstractBaseUser | None, user: AbstractBaseUser, role: str, area=None, unit=None,
+def grant_role(*, actor: AbstractBaseUser | None, user: UserModel, role: str, area=None, unit=None,
                reason: str = "") -> RoleGrant:
     pol = POLICIES.get(role)
     if pol is None:
@@ -73,7 +74,7 @@ def revoke_role(*, actor: AbstractBaseUser | None, grant: RoleGrant, reason: str
 
 
 @transaction.atomic
-def token_create(*, actor: AbstractBaseUser | None, user: AbstractBaseUser, name: str) -> tuple[ApiToken, str]:
+def token_create(*, actor: AbstractBaseUser | None, user: UserModel, name: str) -> tuple[ApiToken, str]:
     """Returns the token row and its key; the key is not stored and cannot be shown again."""
     if not name.strip():
         raise InvalidInput.on("name", _("名称不能为空"))

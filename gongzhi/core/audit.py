@@ -28,7 +28,7 @@ def snapshot(obj: models.Model, fields: Iterable[str]) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for name in fields:
         field = obj._meta.get_field(name)
-        value = getattr(obj, field.attname)
+        value = getattr(obj, getattr(field, "attname", name))
         if name in MASKED_FIELDS and value:
             value = MASKED_FIELDS[name](value)
         data[name] = value

@@ -16,15 +16,15 @@ from django.db import models
 class PathPrefix(models.Lookup):
     lookup_name = "prefix"
 
-    def get_db_prep_lookup(self, value: Any, connection: Any) -> tuple[str, list[Any]]:
+    def get_db_prep_lookup(self, value: Any, connection: Any) -> Any:
         value = str(value)
         if not value.isalnum():
             raise ValueError("path prefixes are alphanumeric")
         wildcard = "*" if connection.vendor == "sqlite" else "%"
         return "%s", [value + wildcard]
 
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+    def as_sql(self, compiler: Any, connection: Any) -> Any:
         lhs, lhs_params = self.process_lhs(compiler, connection)
         rhs, rhs_params = self.process_rhs(compiler, connection)
         operator = "GLOB" if connection.vendor == "sqlite" else "LIKE"
-        return f"{lhs} {operator} {rhs}", [*lhs_params, *rhs_params]
+        return f"{lhs} {operator} {rhs}", (*lhs_params, *rhs_params)

@@ -93,7 +93,7 @@ def scope_of(user: Any) -> Scope:
             role=g.role,
             caps=POLICIES[g.role].caps,
             area_id=g.area_id,
-            area_path=g.area.path if g.area_id else None,
+            area_path=g.area.path if g.area is not None else None,
             unit_id=g.unit_id,
         )
         for g in RoleGrant.objects.filter(user=user).select_related("area").only("role", "area__path", "unit_id")

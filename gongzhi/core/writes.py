@@ -43,7 +43,7 @@ def apply_changes(
     fields = sorted(changes)
     before = audit.snapshot(obj, fields)
     for name, value in changes.items():
-        setattr(obj, obj._meta.get_field(name).attname if name.endswith("_id") else name, value)
+        setattr(obj, name, value)
     validate(obj, exclude=exclude_validation)
     after = audit.snapshot(obj, fields)
     old, new = audit.diff(before, after)

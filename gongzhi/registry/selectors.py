@@ -156,13 +156,14 @@ class Coverage:
 
 
 def _unit_coverage(units: QuerySet[MemberUnit]) -> tuple[int, int, list[MemberUnit]]:
+    """(units, units with a party organisation of their own or covered by a joint branch, the first gaps)."""
     covered = Exists(PartyOrganisation.objects.filter(unit=OuterRef("pk"))) | Exists(
         PartyOrganisation.covered_units.through.objects.filter(memberunit_id=OuterRef("pk"))
     )
-    annotated = units.annotate(covered=covered)
-    totals = annotated.aggregate(total=Count("pk"), covered=Count("pk", filter=Q(covered=True)))
-    gaps = list(annotated.filter(covered=False).order_by("name")[:20])
-    return totals["total"], totals["covered"], gaps
+    total = units.count()
+    n_covered = units.filter(covered).count()
+    gaps = list(units.exclude(covered).order_by("name")[:20])
+    return total, n_covered, gaps
 
 
 def coverage(viewer: Any, area: Area, gap_limit: int = 20) -> Coverage:
@@ -199,13 +200,13 @@ def coverage(viewer: Any, area: Area, gap_limit: int = 20) -> Coverage:
 
     members = PartyMember.objects.filter(organisation__area__path__prefix=prefix)
     m = members.aggregate(
-        total=Count("pk"),
-        mobile=Count("pk", filter=Q(is_mobile=True)),
-        in_service=Count("pk", filter=Q(in_service=True)),
-        registered=Count("pk", filter=Q(in_service=True, registrations__isnull=False), distinct=True),
+        n_total=Count("pk", distinct=True),
+        n_mobile=Count("pk", filter=Q(is_mobile=True), distinct=True),
+        n_in_service=Count("pk", filter=Q(in_service=True), distinct=True),
+        n_registered=Count("pk", filter=Q(in_service=True, registrations__isnull=False), distinct=True),
     )
-    cov.party_members, cov.mobile_members = m["total"], m["mobile"]
-    cov.in_service_members, cov.in_service_registered = m["in_service"], m["registered"]
+    cov.party_members, cov.mobile_members = m["n_total"], m["n_mobile"]
+    cov.in_service_members, cov.in_service_registered = m["n_in_service"], m["n_registered"]
 
     groups = GrassrootsGroup.objects.filter(area__path__prefix=prefix).values("outcome").annotate(n=Count("pk"))
     cov.grassroots_by_outcome = {row["outcome"]: row["n"] for row in groups}

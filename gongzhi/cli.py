@@ -1,0 +1,87 @@
+"""The ``gongzhi`` command: ``gongzhi up`` prepares and serves the platform; other words go to Django's manage.
+
+    gongzhi up [--bind 127.0.0.1:8000] [--workers 2] [--size small|city]
+    gongzhi manage <django command> ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def _django_setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gongzhi.settings")
+    import django
+
+    django.setup()
+
+
+def _print_accounts() -> None:
+    from django.contrib.auth import get_user_model
+
+    from gongzhi.accounts.roles import POLICIES
+    from gongzhi.registry.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+
+    users = {u.username: u for u in get_user_model().objects.filter(username__in=[a[0] for a in DEMO_ACCOUNTS])}
+    if not users:
+        return
+    print(f"演示账号 Demo accounts (密码 password: {DEMO_PASSWORD})")
+    for username, role, _where in DEMO_ACCOUNTS:
+        if username in users:
+            print(f"  {username:<11} {POLICIES[role].role.label}")
+
+
+def up(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="gongzhi up", description="migrate, load the demo city if empty, serve")
+    parser.add_argument("--bind", default=os.environ.get("GONGZHI_BIND", "127.0.0.1:8000"))
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("GONGZHI_WORKERS", "2")))
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("GONGZHI_THREADS", "4")))
+    parser.add_argument("--size", default="small", help="demo city size when the database is empty")
+    parser.add_argument("--no-demo", action="store_true", help="do not load the demo city")
+    parser.add_argument("--check", action="store_true", help="prepare everything, then exit instead of serving")
+    args = parser.parse_args(argv)
+
+    _django_setup()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    if not args.no_demo:
+        call_command("demo_city", size=args.size, if_empty=True)
+    _print_accounts()
+    if args.check:
+        return 0
+    print(f"共治 gongzhi 已启动: http://{args.bind}/  (Ctrl+C 停止)", flush=True)
+    gunicorn = [
+        "gunicorn", "gongzhi.wsgi:application",
+        "--bind", args.bind,
+        "--workers", str(args.workers),
+        "--worker-class", "gthread",
+        "--threads", str(args.threads),
+        "--access-logfile", "-",
+        "--graceful-timeout", "10",
+    ]
+    os.execvp(sys.executable, [sys.executable, "-m", *gunicorn])
+    return 0  # pragma: no cover
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in {"-h", "--help"}:
+        print(__doc__)
+        return 0
+    if argv[0] == "up":
+        return up(argv[1:])
+    if argv[0] == "manage":
+        argv = argv[1:]
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gongzhi.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["gongzhi", *argv])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

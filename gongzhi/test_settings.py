@@ -1,0 +1,9 @@
+"""Settings for the test suite: the production settings with test-only speed-ups (never used by a server)."""
+
+from .settings import *  # noqa: F403
+from .settings import STORAGES
+
+# Tests render templates without running collectstatic first.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+# Password hashing is deliberately slow; tests create many users.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
