@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "gongzhi.core",
     "gongzhi.accounts",
     "gongzhi.registry",
+    "gongzhi.cases",
     "gongzhi.api",
     "gongzhi.web",
 ]

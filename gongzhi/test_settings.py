@@ -7,3 +7,8 @@ from .settings import STORAGES
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 # Password hashing is deliberately slow; tests create many users.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# A file, not SQLite's shared in-memory database: tests that act from several threads at once need real locking
+# (WAL + busy timeout) rather than shared-cache table locks.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test_gongzhi.sqlite3")}  # noqa: F405

@@ -40,6 +40,13 @@ class Cap:
     REVEAL_ID = "reveal_id"
     VIEW_AUDIT = "view_audit"
     MANAGE_ACCOUNTS = "manage_accounts"
+    # The case pipeline (B): report, see the cases of an area, accept/dispatch/escalate, handle, verify, configure.
+    CASE_REPORT = "case_report"
+    CASE_VIEW = "case_view"
+    CASE_DISPATCH = "case_dispatch"
+    CASE_HANDLE = "case_handle"
+    CASE_VERIFY = "case_verify"
+    CASE_CONFIGURE = "case_configure"
 
 
 @dataclass(frozen=True)
@@ -50,17 +57,24 @@ class RolePolicy:
     caps: frozenset[str]
 
 
-_OFFICIAL = frozenset({Cap.VIEW, Cap.VIEW_PEOPLE, Cap.EDIT_REGISTRY, Cap.IMPORT, Cap.VIEW_AUDIT})
+_OFFICIAL = frozenset(
+    {Cap.VIEW, Cap.VIEW_PEOPLE, Cap.EDIT_REGISTRY, Cap.IMPORT, Cap.VIEW_AUDIT, Cap.CASE_VIEW, Cap.CASE_DISPATCH}
+)
 
 POLICIES: dict[str, RolePolicy] = {
     p.role.value: p
     for p in (
-        RolePolicy(Role.RESIDENT, "area", ("community", "grid", "compound"), frozenset({Cap.VIEW})),
+        RolePolicy(Role.RESIDENT, "area", ("community", "grid", "compound"), frozenset({Cap.VIEW, Cap.CASE_REPORT})),
         RolePolicy(
             Role.GRID_WORKER,
             "area",
             ("grid", "compound"),
-            frozenset({Cap.VIEW, Cap.VIEW_PEOPLE, Cap.EDIT_PEOPLE, Cap.REVEAL_PHONE}),
+            frozenset(
+                {
+                    Cap.VIEW, Cap.VIEW_PEOPLE, Cap.EDIT_PEOPLE, Cap.REVEAL_PHONE,
+                    Cap.CASE_REPORT, Cap.CASE_VIEW, Cap.CASE_HANDLE, Cap.CASE_VERIFY,
+                }
+            ),
         ),
         RolePolicy(
             Role.COMMUNITY_WORKER,
@@ -70,19 +84,23 @@ POLICIES: dict[str, RolePolicy] = {
                 {
                     Cap.VIEW, Cap.VIEW_PEOPLE, Cap.EDIT_PEOPLE, Cap.EDIT_REGISTRY, Cap.IMPORT,
                     Cap.REVEAL_PHONE, Cap.REVEAL_ID, Cap.VIEW_AUDIT,
+                    Cap.CASE_REPORT, Cap.CASE_VIEW, Cap.CASE_DISPATCH, Cap.CASE_HANDLE, Cap.CASE_VERIFY,
                 }
             ),
         ),
         RolePolicy(
             Role.DISPATCHER, "area", ("city", "district", "street"),
-            frozenset({Cap.VIEW, Cap.VIEW_PEOPLE, Cap.REVEAL_PHONE}),
+            frozenset({Cap.VIEW, Cap.VIEW_PEOPLE, Cap.REVEAL_PHONE, Cap.CASE_VIEW, Cap.CASE_DISPATCH}),
         ),
-        RolePolicy(Role.UNIT_HANDLER, "unit", (), frozenset({Cap.VIEW, Cap.VIEW_PEOPLE, Cap.REVEAL_PHONE})),
+        RolePolicy(
+            Role.UNIT_HANDLER, "unit", (),
+            frozenset({Cap.VIEW, Cap.VIEW_PEOPLE, Cap.REVEAL_PHONE, Cap.CASE_VIEW, Cap.CASE_HANDLE}),
+        ),
         RolePolicy(
             Role.PARTY_SECRETARY,
             "area",
             ("street", "community", "grid", "compound"),
-            frozenset({Cap.VIEW, Cap.VIEW_PEOPLE, Cap.EDIT_PARTY, Cap.REVEAL_PHONE, Cap.VIEW_AUDIT}),
+            frozenset({Cap.VIEW, Cap.VIEW_PEOPLE, Cap.EDIT_PARTY, Cap.REVEAL_PHONE, Cap.VIEW_AUDIT, Cap.CASE_VIEW}),
         ),
         RolePolicy(Role.STREET_OFFICIAL, "area", ("street",), _OFFICIAL),
         RolePolicy(Role.DISTRICT_OFFICIAL, "area", ("district",), _OFFICIAL),
@@ -91,13 +109,13 @@ POLICIES: dict[str, RolePolicy] = {
             Role.ORG_ADMIN,
             "area",
             ("city", "district"),
-            _OFFICIAL | {Cap.EDIT_PARTY, Cap.REVEAL_PHONE, Cap.REVEAL_ID},
+            (_OFFICIAL - {Cap.CASE_DISPATCH}) | {Cap.EDIT_PARTY, Cap.REVEAL_PHONE, Cap.REVEAL_ID},
         ),
         RolePolicy(
             Role.SYSADMIN,
             "area",
             ("city",),
-            _OFFICIAL | {Cap.EDIT_PEOPLE, Cap.EDIT_PARTY, Cap.EDIT_AREA_TREE, Cap.MANAGE_ACCOUNTS},
+            _OFFICIAL | {Cap.EDIT_PEOPLE, Cap.EDIT_PARTY, Cap.EDIT_AREA_TREE, Cap.MANAGE_ACCOUNTS, Cap.CASE_CONFIGURE},
         ),
     )
 }

@@ -8,6 +8,7 @@ to a member unit, and to a person (so that people see themselves). An object out
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -115,6 +116,8 @@ class ScopeRule:
     unit: str | None  # lookup to a member unit id
     person: str | None  # lookup to the person the object is about (people always see their own)
     cap: str
+    # Further ways a user reaches an object (e.g. a case they follow after a merge); returns None when none apply.
+    extra: Callable[[Scope], Q | None] | None = None
 
 
 _RULES: dict[type[models.Model], ScopeRule] = {}
@@ -127,8 +130,9 @@ def register(
     unit: str | None = None,
     person: str | None = None,
     cap: str = "view",
+    extra: Callable[[Scope], Q | None] | None = None,
 ) -> None:
-    _RULES[model] = ScopeRule(area=area, unit=unit, person=person, cap=cap)
+    _RULES[model] = ScopeRule(area=area, unit=unit, person=person, cap=cap, extra=extra)
 
 
 def rule_for(model: type[models.Model]) -> ScopeRule:
@@ -160,6 +164,11 @@ def scope_q(scope: Scope, model: type[models.Model], cap: str | None = None) -> 
     if rule.person and scope.person_id is not None:
         q |= Q(**{rule.person: scope.person_id})
         any_term = True
+    if rule.extra is not None and scope.is_authenticated:
+        more = rule.extra(scope)
+        if more is not None:
+            q |= more
+            any_term = True
     return q if any_term else None
 
 

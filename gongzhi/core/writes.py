@@ -20,8 +20,8 @@ def validate(obj: models.Model, *, exclude: Iterable[str] = ()) -> None:
         obj.full_clean(exclude=list(exclude))
     except ValidationError as exc:
         fields = {("__all__" if k == "__all__" else k): v for k, v in exc.message_dict.items()}
-        first = next(iter(fields.values()))[0] if fields else str(exc)
-        raise InvalidInput(first, fields) from None
+        name, messages = next(iter(fields.items()))
+        raise InvalidInput(f"{name}: {messages[0]}", fields) from None
 
 
 def apply_changes(

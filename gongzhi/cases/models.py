@@ -1,0 +1,308 @@
+"""The case pipeline's data (B1–B9): categories and routing as data, cases with their deadlines and ledger
+columns, photos, followers of merged cases, extension requests, mediation, notifications, and the calendar table."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from gongzhi.registry.models import Area, AreaKind, MemberUnit, Person
+
+from .workflow import State
+
+LEVELS = [AreaKind.GRID, AreaKind.COMMUNITY, AreaKind.STREET, AreaKind.DISTRICT, AreaKind.CITY]
+
+
+class Level(models.TextChoices):
+    GRID = "grid", _("网格")
+    COMMUNITY = "community", _("社区")
+    STREET = "street", _("街道")
+    DISTRICT = "district", _("区")
+    CITY = "city", _("市")
+
+
+class LimitUnit(models.TextChoices):
+    WORKDAYS = "workdays", _("工作日")
+    HOURS = "hours", _("工作小时")
+
+
+class Category(models.Model):
+    """A node of the category tree (default: 广东 DB44/T 2479-2024 12345 热线诉求分类, codes and names)."""
+
+    code = models.CharField(_("分类代码"), max_length=16, unique=True)
+    name = models.CharField(_("名称"), max_length=60)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    depth = models.PositiveSmallIntegerField(default=1)
+    time_limit = models.PositiveSmallIntegerField(_("办理时限"), default=5)
+    limit_unit = models.CharField(_("时限单位"), max_length=10, choices=LimitUnit.choices,
+                                  default=LimitUnit.WORKDAYS)
+    response_hours = models.PositiveSmallIntegerField(_("响应时限（工作小时）"), default=4)
+    priority = models.PositiveSmallIntegerField(_("优先级"), default=3)  # 1 most urgent … 5
+    default_level = models.CharField(_("默认承办层级"), max_length=10, choices=Level.choices,
+                                     default=Level.COMMUNITY)
+    may_skip_levels = models.BooleanField(_("允许越级上移"), default=False)
+    active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("诉求分类")
+        verbose_name_plural = _("诉求分类")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class RoutingRule(models.Model):
+    """(category subtree, area subtree) → who handles: a department/unit, or a level's own team. The most
+    specific rule wins: deepest category first, then deepest area."""
+
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.CASCADE, related_name="rules",
+                                 verbose_name=_("分类（空=全部）"))
+    area = models.ForeignKey(Area, on_delete=models.CASCADE, related_name="routing_rules", verbose_name=_("区域"))
+    level = models.CharField(_("承办层级"), max_length=10, choices=Level.choices)
+    unit = models.ForeignKey(MemberUnit, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+                             verbose_name=_("承办部门/单位"))
+
+    class Meta:
+        verbose_name = _("派单规则")
+        verbose_name_plural = _("派单规则")
+
+    def __str__(self) -> str:
+        return f"{self.category or '全部'} @ {self.area} → {self.unit or self.get_level_display()}"
+
+
+class Channel(models.TextChoices):
+    RESIDENT_APP = "app", _("居民随手拍")
+    GRID_PATROL = "patrol", _("网格巡查")
+    RECEPTION_DAY = "reception", _("居民接待日")
+    MEDIATION_POINT = "mediation_point", _("评理说事点")
+    HOTLINE = "hotline", _("热线")
+    WINDOW = "window", _("服务窗口")
+    MEETING = "meeting", _("会议决议")
+    OPEN311 = "open311", _("Open311 接口")
+
+
+class CaseKind(models.TextChoices):
+    GENERAL = "general", _("一般诉求")
+    MEDIATION = "mediation", _("矛盾纠纷调解")
+
+
+class Rating(models.TextChoices):
+    SATISFIED = "satisfied", _("满意")
+    BASIC = "basic", _("基本满意")
+    DISSATISFIED = "dissatisfied", _("不满意")
+
+
+class Case(models.Model):
+    """One resident demand travelling the pipeline. ``state`` only moves through ``services.transition``;
+    ``version`` guards against two people acting on the same case at once."""
+
+    kind = models.CharField(_("类型"), max_length=12, choices=CaseKind.choices, default=CaseKind.GENERAL)
+    title = models.CharField(_("标题"), max_length=100)
+    description = models.TextField(_("内容"), max_length=4000)
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.PROTECT, related_name="cases",
+                                 verbose_name=_("分类"))
+    channel = models.CharField(_("来源渠道"), max_length=16, choices=Channel.choices)
+    reporter = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases",
+                                 verbose_name=_("反映人"))
+    contact_name = models.CharField(_("联系人"), max_length=50, blank=True)  # reporters without a Person (Open311)
+    contact_phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    lng = models.FloatField(_("经度"), null=True, blank=True)
+    lat = models.FloatField(_("纬度"), null=True, blank=True)
+    address = models.CharField(_("地址"), max_length=200, blank=True)
+    area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="cases", verbose_name=_("发生地"))
+    # Denormalised from ``area`` so that scope, queues and figures filter one indexed column (no join).
+    area_path = models.CharField(max_length=255)
+    level = models.CharField(_("承办层级"), max_length=10, choices=Level.choices, default=Level.COMMUNITY)
+    owner_area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="owned_cases",
+                                   verbose_name=_("承办层级节点"))
+    owner_path = models.CharField(max_length=255)
+    assignee_unit = models.ForeignKey(MemberUnit, null=True, blank=True, on_delete=models.PROTECT,
+                                      related_name="cases", verbose_name=_("承办部门/单位"))
+    claimable = models.BooleanField(_("可领单"), default=False)
+    claimed_by = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="claims",
+                                   verbose_name=_("领单人"))
+    state = models.CharField(_("状态"), max_length=12, choices=State.choices, default=State.SUBMITTED)
+    priority = models.PositiveSmallIntegerField(_("优先级"), default=3)
+    is_public = models.BooleanField(_("公开"), default=True)
+    created_at = models.DateTimeField(_("反映时间"), default=timezone.now)
+    accepted_at = models.DateTimeField(_("受理时间"), null=True, blank=True)
+    response_due_at = models.DateTimeField(_("响应时限"), null=True, blank=True)
+    dispatched_at = models.DateTimeField(_("派遣时间"), null=True, blank=True)
+    due_at = models.DateTimeField(_("办结时限"), null=True, blank=True)
+    handled_at = models.DateTimeField(_("办理时间"), null=True, blank=True)
+    verified_at = models.DateTimeField(_("核实时间"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("结案时间"), null=True, blank=True)
+    due_soon_at = models.DateTimeField(null=True, blank=True)  # when the due-soon warning went out
+    overdue_at = models.DateTimeField(_("超期时间"), null=True, blank=True)  # set once by the overdue job
+    closed_level = models.CharField(_("办结层级"), max_length=10, choices=Level.choices, blank=True)
+    closed_on_time = models.BooleanField(_("按期办结"), null=True, blank=True)
+    resolved = models.BooleanField(_("已解决"), null=True, blank=True)
+    feedback = models.TextField(_("办理情况"), blank=True, max_length=4000)
+    rating = models.CharField(_("评价"), max_length=12, choices=Rating.choices, blank=True)
+    reopen_count = models.PositiveSmallIntegerField(_("返工次数"), default=0)
+    escalation_count = models.PositiveSmallIntegerField(_("上移次数"), default=0)
+    duplicate_count = models.PositiveIntegerField(_("并单数"), default=0)
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="merged_cases", verbose_name=_("并入"))
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        verbose_name = _("诉求")
+        verbose_name_plural = _("诉求")
+        indexes = [
+            models.Index(fields=["area_path", "state"], name="case_area_state_idx",
+                         opclasses=["varchar_pattern_ops", ""]),
+            models.Index(fields=["owner_path", "state"], name="case_owner_state_idx",
+                         opclasses=["varchar_pattern_ops", ""]),
+            models.Index(fields=["state", "due_at"], name="case_state_due_idx"),
+            models.Index(fields=["assignee_unit", "state"], name="case_unit_state_idx"),
+            models.Index(fields=["created_at"], name="case_created_idx"),
+            models.Index(fields=["reporter", "created_at"], name="case_reporter_idx"),
+            models.Index(fields=["category", "area_path", "created_at"], name="case_dup_idx",
+                         opclasses=["", "varchar_pattern_ops", ""]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.title}"
+
+    @property
+    def number(self) -> str:
+        """The case number residents quote: GZ + creation date + id."""
+        return f"GZ{timezone.localtime(self.created_at):%Y%m%d}{self.pk or 0:06d}"
+
+    def audit_area_path(self) -> str:
+        return self.area_path
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.overdue_at is not None and self.state not in (State.CLOSED, State.REJECTED, State.MERGED)
+
+
+class CasePhoto(models.Model):
+    class Stage(models.TextChoices):
+        REPORT = "report", _("反映")
+        FEEDBACK = "feedback", _("办理反馈")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="photos")
+    stage = models.CharField(max_length=10, choices=Stage.choices)
+    image = models.FileField(upload_to="cases/%Y/%m/")
+    content_type = models.CharField(max_length=40)
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.image.name
+
+
+class CaseFollower(models.Model):
+    """Reporters of merged duplicates follow the surviving case (并单) and hear of every step."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="followers")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="followed_cases")
+    since = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["case", "person"], name="case_follower_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.person} → {self.case_id}"
+
+
+class Extension(models.Model):
+    class Decision(models.TextChoices):
+        PENDING = "pending", _("待审批")
+        APPROVED = "approved", _("已批准")
+        REFUSED = "refused", _("不予批准")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="extensions")
+    days = models.PositiveSmallIntegerField(_("延期工作日"))
+    reason = models.TextField(_("理由"), max_length=1000)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    decision = models.CharField(max_length=10, choices=Decision.choices, default=Decision.PENDING)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("延期申请")
+        verbose_name_plural = _("延期申请")
+
+    def __str__(self) -> str:
+        return f"{self.case_id} +{self.days}"
+
+
+class Mediation(models.Model):
+    """The mediation part of a mediation case (B8): parties, hearings, outcome."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", _("调解中")
+        AGREEMENT = "agreement", _("达成协议")
+        NO_AGREEMENT = "no_agreement", _("未达成协议")
+
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="mediation")
+    parties = models.JSONField(_("当事人"), default=list)  # [{"name": "...", "role": "申请人"}, ...]
+    outcome = models.CharField(_("调解结果"), max_length=14, choices=Outcome.choices, default=Outcome.PENDING)
+    agreement = models.TextField(_("协议内容"), blank=True, max_length=4000)
+
+    def __str__(self) -> str:
+        return f"调解 {self.case_id}"
+
+
+class Hearing(models.Model):
+    mediation = models.ForeignKey(Mediation, on_delete=models.CASCADE, related_name="hearings")
+    held_at = models.DateTimeField(_("调解时间"))
+    place = models.CharField(_("地点"), max_length=100)
+    mediators = models.CharField(_("调解员"), max_length=200)
+    notes = models.TextField(_("调解记录"), max_length=4000)
+
+    def __str__(self) -> str:
+        return f"{self.mediation_id} {self.held_at:%Y-%m-%d}"
+
+
+class Notification(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    message = models.CharField(max_length=300)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "read_at", "created_at"], name="notification_user_idx")]
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class CalendarDay(models.Model):
+    """Administrator-maintained days: holidays and 调休 working days for years chinesecalendar does not cover
+    (or corrections to it). A row here always wins."""
+
+    day = models.DateField(_("日期"), unique=True)
+    is_workday = models.BooleanField(_("是否工作日"))
+    note = models.CharField(_("说明"), max_length=50, blank=True)
+
+    class Meta:
+        verbose_name = _("节假日调整")
+        verbose_name_plural = _("节假日调整")
+
+    def __str__(self) -> str:
+        return f"{self.day} {'班' if self.is_workday else '休'}"
+
+
+class CaseSettings(models.Model):
+    """Singleton of pipeline settings an administrator configures."""
+
+    basic_counts_as_satisfied = models.BooleanField(_("基本满意计入满意率"), default=True)
+    rating_window_days = models.PositiveSmallIntegerField(_("评价期限（工作日）"), default=3)
+    due_soon_hours = models.PositiveSmallIntegerField(_("临期预警（工作小时）"), default=8)
+
+    def __str__(self) -> str:
+        return "case settings"
+
+    @classmethod
+    def current(cls) -> CaseSettings:
+        obj, _created = cls.objects.get_or_create(pk=1)
+        return obj

@@ -1,0 +1,103 @@
+"""The case workflow, declared once (B1–B6).
+
+数字城管: 信息收集 → 案卷建立 → 任务派遣 → 任务处理 → 处理反馈 → 核实结案 → 综合评价;
+12345: 受理 → 派单 → 办理 → 答复 → 督办 → 办结 → 回访 → 评价. Every move along this graph goes through
+:func:`gongzhi.cases.services.transition` and nothing else assigns ``Case.state``.
+
+Who may take a transition is named by an actor kind: a capability on the case's owning node (``case_dispatch``),
+the handler of the case (its assigned unit's handlers, or the owning community's workers), the verifier on the
+case's location, the reporter, or a claimant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class State(models.TextChoices):
+    SUBMITTED = "submitted", _("待受理")
+    ACCEPTED = "accepted", _("待派遣")
+    REJECTED = "rejected", _("不予受理")
+    DISPATCHED = "dispatched", _("已派遣")
+    RETURNED = "returned", _("已退回")
+    IN_PROGRESS = "in_progress", _("办理中")
+    HANDLED = "handled", _("待核实")
+    VERIFIED = "verified", _("待评价")
+    REOPENED = "reopened", _("返工")
+    CLOSED = "closed", _("已办结")
+    MERGED = "merged", _("已并单")
+
+
+class Actor(models.TextChoices):
+    DISPATCHER = "dispatcher", _("受理派遣人员")
+    HANDLER = "handler", _("承办人员")
+    VERIFIER = "verifier", _("核实人员")
+    REPORTER = "reporter", _("反映人")
+    CLAIMANT = "claimant", _("领单人")
+    SYSTEM = "system", _("系统")
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    label: str
+    sources: frozenset[str]
+    target: str
+    actors: frozenset[str]
+    needs_reason: bool = False
+
+
+S = State
+A = Actor
+
+
+def _t(name: str, label: str, sources: set[str], target: str, actors: set[str], reason: bool = False) -> Transition:
+    return Transition(name, str(label), frozenset(sources), target, frozenset(actors), reason)
+
+
+# The whole graph. Read a row as: from any of these states, these actors may move the case to the target.
+TRANSITIONS: dict[str, Transition] = {
+    t.name: t
+    for t in [
+        _t("accept", _("受理"), {S.SUBMITTED}, S.ACCEPTED, {A.DISPATCHER}),
+        _t("reject", _("不予受理"), {S.SUBMITTED}, S.REJECTED, {A.DISPATCHER}, reason=True),
+        _t("merge", _("并单"), {S.SUBMITTED, S.ACCEPTED}, S.MERGED, {A.DISPATCHER}, reason=True),
+        _t("dispatch", _("派遣"), {S.ACCEPTED, S.RETURNED}, S.DISPATCHED, {A.DISPATCHER}),
+        _t("return", _("退回"), {S.DISPATCHED}, S.RETURNED, {A.HANDLER}, reason=True),
+        _t("start", _("签收办理"), {S.DISPATCHED, S.REOPENED}, S.IN_PROGRESS, {A.HANDLER}),
+        _t("claim", _("领单"), {S.ACCEPTED}, S.IN_PROGRESS, {A.CLAIMANT}),
+        _t("handle", _("办理反馈"), {S.IN_PROGRESS}, S.HANDLED, {A.HANDLER}),
+        _t("verify", _("核实通过"), {S.HANDLED}, S.VERIFIED, {A.VERIFIER}),
+        _t("refuse_result", _("核实不通过"), {S.HANDLED}, S.IN_PROGRESS, {A.VERIFIER}, reason=True),
+        _t("rate", _("评价"), {S.VERIFIED}, S.CLOSED, {A.REPORTER}),
+        _t("reopen", _("不满意返工"), {S.VERIFIED}, S.REOPENED, {A.REPORTER}, reason=True),
+        _t("close", _("结案"), {S.VERIFIED}, S.CLOSED, {A.VERIFIER, A.SYSTEM}),
+        _t("escalate", _("上移"), {S.ACCEPTED, S.RETURNED, S.DISPATCHED, S.IN_PROGRESS, S.REOPENED}, S.ACCEPTED,
+           {A.DISPATCHER, A.HANDLER}, reason=True),
+    ]
+}
+
+OPEN_STATES = frozenset({S.SUBMITTED, S.ACCEPTED, S.DISPATCHED, S.RETURNED, S.IN_PROGRESS, S.HANDLED, S.VERIFIED,
+                         S.REOPENED})
+# The ledger (挂账): a case stays on it until verified closed (销号).
+LEDGER_STATES = OPEN_STATES - {S.VERIFIED}
+# While a handler holds it, the case runs against its deadline.
+RUNNING_STATES = frozenset({S.DISPATCHED, S.IN_PROGRESS, S.REOPENED, S.RETURNED, S.ACCEPTED})
+FINAL_STATES = frozenset({S.CLOSED, S.REJECTED, S.MERGED})
+
+
+def allowed_from(state: str) -> list[Transition]:
+    return [t for t in TRANSITIONS.values() if state in t.sources]
+
+
+def as_dot() -> str:
+    """The graph in Graphviz form, for the documentation page."""
+    lines = ["digraph case {"]
+    for t in TRANSITIONS.values():
+        for s in sorted(t.sources):
+            lines.append(f'  {s} -> {t.target} [label="{t.label}"];')
+    lines.append("}")
+    return "\n".join(lines)

@@ -1,0 +1,100 @@
+"""Working days and working hours on the official Chinese calendar (B5).
+
+``chinesecalendar`` knows the State Council's holidays and 调休 make-up working days for the years it covers; for
+other years it raises. An administrator-maintained table (:class:`gongzhi.cases.models.CalendarDay`) overrides or
+extends it, and outside both we fall back to Monday–Friday, so a deadline is always computable and never crashes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+
+TZ = ZoneInfo("Asia/Shanghai")
+# The working window of a day, for limits in working hours.
+DAY_START = dt.time(9, 0)
+DAY_END = dt.time(18, 0)
+HOURS_PER_DAY = 9
+
+_overrides_loader: Callable[[], dict[dt.date, bool]] | None = None
+
+
+def set_overrides_loader(loader: Callable[[], dict[dt.date, bool]]) -> None:
+    global _overrides_loader
+    _overrides_loader = loader
+    clear_cache()
+
+
+@lru_cache(maxsize=1)
+def _overrides() -> dict[dt.date, bool]:
+    return _overrides_loader() if _overrides_loader else {}
+
+
+def clear_cache() -> None:
+    _overrides.cache_clear()
+    is_workday.cache_clear()
+
+
+def library_covers(day: dt.date) -> bool:
+    try:
+        chinese_calendar.is_workday(day)
+    except NotImplementedError:
+        return False
+    return True
+
+
+@lru_cache(maxsize=4096)
+def is_workday(day: dt.date) -> bool:
+    override = _overrides().get(day)
+    if override is not None:
+        return override
+    try:
+        return bool(chinese_calendar.is_workday(day))
+    except NotImplementedError:
+        return day.weekday() < 5
+
+
+def next_workday(day: dt.date) -> dt.date:
+    day += dt.timedelta(days=1)
+    while not is_workday(day):
+        day += dt.timedelta(days=1)
+    return day
+
+
+def add_workdays(start: dt.datetime, days: int) -> dt.datetime:
+    """The end of the ``days``-th working day after the day of ``start`` (N个工作日内: the start day not counted)."""
+    local = start.astimezone(TZ)
+    day = local.date()
+    for _ in range(max(days, 0)):
+        day = next_workday(day)
+    if days <= 0 and not is_workday(day):
+        day = next_workday(day)
+    return dt.datetime.combine(day, DAY_END, tzinfo=TZ)
+
+
+def add_work_hours(start: dt.datetime, hours: float) -> dt.datetime:
+    """``start`` plus ``hours`` counted only inside working windows (09:00–18:00 on working days)."""
+    local = start.astimezone(TZ)
+    remaining = dt.timedelta(hours=hours)
+    day = local.date()
+    cursor = local
+    while True:
+        if is_workday(day):
+            window_start = dt.datetime.combine(day, DAY_START, tzinfo=TZ)
+            window_end = dt.datetime.combine(day, DAY_END, tzinfo=TZ)
+            begin = max(cursor, window_start)
+            if begin < window_end:
+                available = window_end - begin
+                if remaining <= available:
+                    return begin + remaining
+                remaining -= available
+        day += dt.timedelta(days=1)
+        cursor = dt.datetime.combine(day, DAY_START, tzinfo=TZ)
+
+
+def deadline(start: dt.datetime, amount: int, unit: str) -> dt.datetime:
+    return add_work_hours(start, amount) if unit == "hours" else add_workdays(start, amount)
