@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
+import subprocess
 import sys
 
 
@@ -41,6 +43,7 @@ def up(argv: list[str]) -> int:
     parser.add_argument("--size", default="small", help="demo city size when the database is empty")
     parser.add_argument("--no-demo", action="store_true", help="do not load the demo city")
     parser.add_argument("--check", action="store_true", help="prepare everything, then exit instead of serving")
+    parser.add_argument("--no-jobs", action="store_true", help="do not run the deadline jobs beside the server")
     args = parser.parse_args(argv)
 
     _django_setup()
@@ -55,7 +58,7 @@ def up(argv: list[str]) -> int:
         return 0
     print(f"共治 gongzhi 已启动: http://{args.bind}/  (Ctrl+C 停止)", flush=True)
     gunicorn = [
-        "gunicorn", "gongzhi.wsgi:application",
+        sys.executable, "-m", "gunicorn", "gongzhi.wsgi:application",
         "--bind", args.bind,
         "--workers", str(args.workers),
         "--worker-class", "gthread",
@@ -63,8 +66,24 @@ def up(argv: list[str]) -> int:
         "--access-logfile", "-",
         "--graceful-timeout", "10",
     ]
-    os.execvp(sys.executable, [sys.executable, "-m", *gunicorn])
-    return 0  # pragma: no cover
+    # The deadline jobs (overdue flags, due-soon warnings) run beside the server; in production run them from a
+    # timer instead (`gongzhi manage case_jobs`), with --no-jobs here.
+    jobs = None
+    if not args.no_jobs:
+        jobs = subprocess.Popen([sys.executable, "-m", "gongzhi.cli", "manage", "case_jobs", "--loop", "60"])
+    server = subprocess.Popen(gunicorn)
+
+    def stop(signum: int, frame: object) -> None:
+        server.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        return server.wait()
+    finally:
+        if jobs is not None:
+            jobs.terminate()
+            jobs.wait(timeout=10)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "gongzhi.accounts",
     "gongzhi.registry",
     "gongzhi.cases",
+    "gongzhi.councils",
     "gongzhi.api",
     "gongzhi.web",
 ]
@@ -153,6 +154,9 @@ MEDIA_URL = "/media/"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = envbool("GONGZHI_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# Each module adds its part of the demo city after the registry's (same transaction, same seed).
+GONGZHI_DEMO_EXTENSIONS = ["gongzhi.cases.demo.load", "gongzhi.councils.demo.load"]
 
 # Bounded pagination everywhere (web lists and the API share these numbers).
 GONGZHI_PAGE_SIZE = 50

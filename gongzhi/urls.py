@@ -7,6 +7,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include("gongzhi.api.urls")),
+    path("councils/", include("gongzhi.councils.urls")),
     path("", include("gongzhi.web.urls")),
 ]
 if settings.DEBUG:

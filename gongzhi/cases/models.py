@@ -193,7 +193,7 @@ class CasePhoto(models.Model):
     uploaded_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
-        return self.image.name
+        return self.image.name or ""
 
 
 class CaseFollower(models.Model):

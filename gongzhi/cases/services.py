@@ -47,7 +47,7 @@ from .workflow import TRANSITIONS, Actor, State
 MAX_PHOTOS = 6
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 PHOTO_SIGNATURES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
-_LEVEL_DEPTH = {Level.CITY: 1, Level.DISTRICT: 2, Level.STREET: 3, Level.COMMUNITY: 4, Level.GRID: 5}
+_LEVEL_DEPTH: dict[str, int] = {"city": 1, "district": 2, "street": 3, "community": 4, "grid": 5}
 _STEP = Area.steplen
 
 
@@ -157,7 +157,7 @@ def case_submit(
         raise Forbidden(_("您没有权限执行此操作"))
     now = now or timezone.now()
     if scope is not None and reporter is None and scope.person_id is not None:
-        reporter = Person.objects.get(pk=scope.person_id)
+        reporter = Person.objects.get(pk=int(scope.person_id))
     if area is None:
         if lng is None or lat is None:
             raise InvalidInput.on("area", _("请选择发生地（小区/楼栋）或在地图上标注位置"))
@@ -229,8 +229,9 @@ def can_claim(scope: Any) -> bool:
         return True
     if scope.person_id is None:
         return False
-    return (PartyMember.objects.filter(person_id=scope.person_id).exists()
-            or StaffPost.objects.filter(person_id=scope.person_id, kind=PostKind.VOLUNTEER,
+    person_id = int(scope.person_id)
+    return (PartyMember.objects.filter(person_id=person_id).exists()
+            or StaffPost.objects.filter(person_id=person_id, kind=PostKind.VOLUNTEER,
                                         until__isnull=True).exists())
 
 
@@ -265,7 +266,9 @@ def _users_with(cap: str, *, path: str | None = None, unit_id: int | None = None
 
 
 def _reporter_users(case: Case) -> list[int]:
-    ids = list(Person.objects.filter(pk=case.reporter_id, user__isnull=False).values_list("user_id", flat=True))
+    ids: list[int | None] = []
+    if case.reporter_id is not None:
+        ids += Person.objects.filter(pk=case.reporter_id, user__isnull=False).values_list("user_id", flat=True)
     ids += list(CaseFollower.objects.filter(case=case, person__user__isnull=False)
                 .values_list("person__user_id", flat=True))
     return [i for i in ids if i is not None]
@@ -333,7 +336,7 @@ def transition(
         def follow(into: Case = into) -> None:
             people = {case.reporter_id, *CaseFollower.objects.filter(case=case).values_list("person_id", flat=True)}
             for pid in people - {None, into.reporter_id}:
-                CaseFollower.objects.get_or_create(case=into, person_id=pid)
+                CaseFollower.objects.get_or_create(case=into, person_id=int(pid))  # type: ignore[arg-type]
             Case.objects.filter(pk=into.pk).update(duplicate_count=F("duplicate_count") + 1 + case.duplicate_count)
 
         after_save.append(follow)

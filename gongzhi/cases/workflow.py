@@ -12,6 +12,7 @@ case's location, the reporter, or a claimant.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -43,7 +44,7 @@ class Actor(models.TextChoices):
 @dataclass(frozen=True)
 class Transition:
     name: str
-    label: str
+    label: Any  # lazily translated
     sources: frozenset[str]
     target: str
     actors: frozenset[str]
@@ -54,8 +55,8 @@ S = State
 A = Actor
 
 
-def _t(name: str, label: str, sources: set[str], target: str, actors: set[str], reason: bool = False) -> Transition:
-    return Transition(name, str(label), frozenset(sources), target, frozenset(actors), reason)
+def _t(name: str, label: Any, sources: set[str], target: str, actors: set[str], reason: bool = False) -> Transition:
+    return Transition(name, label, frozenset(sources), target, frozenset(actors), reason)
 
 
 # The whole graph. Read a row as: from any of these states, these actors may move the case to the target.

@@ -20,8 +20,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils.module_loading import import_string
 from shapely.geometry import Polygon, mapping
 from shapely.ops import unary_union
 
@@ -193,8 +195,15 @@ def load_demo_city(size: str = "small", *, progress: Callable[[str, float], None
     spec = SIZES[size]
     with transaction.atomic():
         builder = _Builder(spec)
-        counts = _load(builder, progress or (lambda step, frac: None))
+        report_progress = progress or (lambda step, frac: None)
+        counts = _load(builder, report_progress)
         accounts = _demo_accounts()
+        for dotted in settings.GONGZHI_DEMO_EXTENSIONS:
+            try:
+                extension = import_string(dotted)
+            except ImportError:
+                continue  # a module without demo data yet
+            counts.update(extension(size=size, seed=SEED, today=TODAY, progress=report_progress))
         audit.record(actor=None, action="registry.demo.load", obj=Area.objects.get(depth=1),
                      after={"size": size, **counts}, reason="载入演示城市")
     return LoadReport(size=size, counts=counts, accounts=accounts)

@@ -1,0 +1,189 @@
+"""A year of cases in the demo city, so the workbench and the figures mean something on first start.
+
+Cases are written in bulk with their audit trail (the timeline) as if they had travelled the pipeline: most closed at
+the community, some escalated to the street or district, a few reopened, some still open or overdue. Titles come from
+a small set of typical 物业/市容/设施 complaints written for the demo (no real messages are copied).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Callable
+
+from django.contrib.auth import get_user_model
+
+from gongzhi.core import workdays
+from gongzhi.core.models import AuditEntry
+from gongzhi.registry.models import Area, AreaKind, MemberUnit, Person
+
+from .models import Case, Category, Channel, Rating
+from .workflow import State
+
+# (category code, title pattern, description pattern): {place} is a compound or building, {road} a road name.
+TEMPLATES: list[tuple[str, str, str]] = [
+    ("030602", "{place}楼道堆放杂物", "{place}楼道内长期堆放纸箱和旧家具，影响通行，存在消防隐患，请尽快清理。"),
+    ("030602", "{place}垃圾清运不及时", "{place}垃圾桶已满溢两天无人清运，气味很大，请督促物业处理。"),
+    ("030603", "{place}单元门门禁损坏", "{place}单元门禁坏了一周，外来人员随意进出，请维修。"),
+    ("030603", "{place}电梯经常故障", "{place}电梯本月已停运三次，老人上下楼困难，请检修。"),
+    ("030604", "{place}消防通道被占用", "{place}消防通道停满私家车，消防车无法通行，请处理。"),
+    ("030605", "{place}车位被长期占用", "{place}地面车位被僵尸车长期占用，请协调清理。"),
+    ("030608", "{place}物业服务不到位", "{place}物业保洁不及时、绿化无人修剪，居民意见较大。"),
+    ("030302", "{road}路边垃圾堆积", "{road}人行道旁有大量建筑垃圾堆放，请及时清理。"),
+    ("030303", "{place}楼顶私搭乱建", "{place}顶层住户在楼顶搭建彩钢房，存在安全隐患，请依法处理。"),
+    ("030503", "{road}路面破损", "{road}路面有多处坑洼，雨天积水，行人和车辆通行不便。"),
+    ("030501", "{road}路灯不亮", "{road}一段路灯晚上不亮，行人夜间出行不安全，请维修。"),
+    ("030703", "{road}店外经营占道", "{road}沿街商铺在店外摆放货物占用人行道，请整治。"),
+    ("030704", "{road}乱堆物堆料", "{road}路口有人长期堆放建材，影响通行。"),
+    ("0902", "{place}独居老人需要帮扶", "{place}有一位独居老人行动不便，希望社区定期探望。"),
+    ("030204", "{place}楼上漏水纠纷", "{place}楼上住户卫生间漏水至楼下，双方协商未果，请社区调解。"),
+]
+ROADS = ["滨河路", "胜利大街", "建设路", "文化路", "青年大街", "光明路", "和平街", "长青路"]
+
+
+def load(*, size: str, seed: int, today: dt.date, progress: Callable[[str, float], None]) -> dict[str, int]:
+    rng = random.Random(seed + 303)
+    per_community = 150 if size == "small" else 20
+    categories = {c.code: c for c in Category.objects.filter(code__in={t[0] for t in TEMPLATES})}
+    communities = list(Area.objects.filter(kind=AreaKind.COMMUNITY).order_by("path"))
+    compounds_by_community: dict[str, list[Area]] = {}
+    for a in Area.objects.filter(kind__in=[AreaKind.COMPOUND, AreaKind.BUILDING]).only("pk", "path", "name", "kind"):
+        compounds_by_community.setdefault(a.path[:16], []).append(a)
+    area_ids = dict(Area.objects.filter(depth__lte=4).values_list("path", "pk"))
+    units = list(MemberUnit.objects.filter(area__depth=1).order_by("pk"))
+    residents = list(Person.objects.filter(area__kind=AreaKind.BUILDING).values_list("pk", "area__path")[:5000])
+    residents_by_community: dict[str, list[int]] = {}
+    for pk, path in residents:
+        residents_by_community.setdefault(path[:16], []).append(pk)
+    User = get_user_model()
+    actors = {u.username: u for u in User.objects.filter(username__in=["community", "grid", "dispatcher", "unit",
+                                                                        "street", "district"])}
+    tz = workdays.TZ
+    now = dt.datetime.combine(today, dt.time(16, 0), tzinfo=tz)
+    cases: list[Case] = []
+    trails: list[list[tuple[str, dt.datetime, str, str]]] = []
+    for community in communities:
+        places = compounds_by_community.get(community.path) or [community]
+        people = residents_by_community.get(community.path, [])
+        # A year of history, and a few from the last days so the queues have work in them.
+        ages = [rng.uniform(0, 365) for _ in range(per_community)] + [rng.uniform(0, 3) for _ in range(6)]
+        for age in ages:
+            code, title, text = rng.choice(TEMPLATES)
+            category = categories[code]
+            place = rng.choice(places)
+            place_name = place.name
+            if place.kind != AreaKind.COMPOUND:
+                place_name = f"{_compound_name(place, places)}{place.name}"
+            road = rng.choice(ROADS)
+            created = now - dt.timedelta(days=age, hours=rng.uniform(0, 8))
+            created = created.replace(microsecond=0)
+            case = Case(
+                title=title.format(place=place_name, road=road)[:100],
+                description=text.format(place=place_name, road=road),
+                channel=rng.choices([Channel.RESIDENT_APP, Channel.GRID_PATROL, Channel.HOTLINE, Channel.RECEPTION_DAY],
+                                    weights=[5, 3, 2, 1])[0],
+                category=category, reporter_id=rng.choice(people) if people and rng.random() < 0.8 else None,
+                area_id=place.pk, area_path=place.path, level=category.default_level,
+                owner_path=place.path[:16], owner_area_id=area_ids[place.path[:16]], priority=category.priority,
+                created_at=created, response_due_at=workdays.add_work_hours(created, category.response_hours),
+            )
+            trail = [("cases.case.submit", created, "", "")]
+            _travel(case, category, rng, now, units, area_ids, trail)
+            cases.append(case)
+            trails.append(trail)
+    progress("诉求", 0.92)
+    Case.objects.bulk_create(cases, batch_size=2000)
+    entries = []
+    names = {"cases.case.submit": None, "cases.case.accept": "community", "cases.case.dispatch": "community",
+             "cases.case.start": "unit", "cases.case.handle": "unit", "cases.case.verify": "grid",
+             "cases.case.rate": None, "cases.case.reopen": None, "cases.case.escalate": "community",
+             "cases.case.close": None, "cases.case.overdue": None}
+    for case, trail in zip(cases, trails, strict=True):
+        for action, at, reason, state in trail:
+            who = actors.get(names.get(action) or "")
+            entries.append(AuditEntry(
+                at=at, actor=who, actor_name=who.get_username() if who else ("resident" if action in
+                                                                              ("cases.case.submit", "cases.case.rate",
+                                                                               "cases.case.reopen") else "system"),
+                action=action, object_type="cases.case", object_id=str(case.pk), object_repr=case.title[:200],
+                area_path=case.area_path, after={"state": state} if state else None, reason=reason,
+            ))
+    AuditEntry.objects.bulk_create(entries, batch_size=5000)
+    progress("诉求", 0.95)
+    return {"cases": len(cases)}
+
+
+def _compound_name(building: Area, places: list[Area]) -> str:
+    parent = building.path[:-Area.steplen]
+    return next((p.name for p in places if p.path == parent), "")
+
+
+def _travel(case: Case, category: Category, rng: random.Random, now: dt.datetime, units: list[MemberUnit],
+            area_ids: dict[str, int], trail: list[tuple[str, dt.datetime, str, str]]) -> None:
+    """Advance a bulk-built case through a plausible history, stopping where its age and luck say."""
+    t = case.created_at + dt.timedelta(minutes=rng.randint(10, 300))
+    if t > now:
+        return
+    case.accepted_at = t
+    case.state = State.ACCEPTED
+    trail.append(("cases.case.accept", t, "", State.ACCEPTED))
+    if rng.random() < 0.08 and category.default_level == "community":  # 小事不出社区… unless it cannot be settled
+        t += dt.timedelta(hours=rng.randint(2, 48))
+        case.level, case.owner_path = "street", case.area_path[:12]
+        case.owner_area_id = area_ids[case.owner_path]
+        case.escalation_count = 1
+        trail.append(("cases.case.escalate", t, "涉及多方，社区协调不了", State.ACCEPTED))
+    t += dt.timedelta(minutes=rng.randint(10, 240))
+    if t > now:
+        return
+    case.dispatched_at = t
+    if case.level != "community" or rng.random() < 0.4:
+        case.assignee_unit = rng.choice(units)
+    case.due_at = workdays.deadline(t, category.time_limit, category.limit_unit)
+    case.state = State.DISPATCHED
+    trail.append(("cases.case.dispatch", t, "", State.DISPATCHED))
+    t += dt.timedelta(hours=rng.randint(1, 20))
+    if t > now:
+        return
+    case.state = State.IN_PROGRESS
+    trail.append(("cases.case.start", t, "", State.IN_PROGRESS))
+    late = rng.random() < 0.06
+    span = (case.due_at - case.dispatched_at) if case.due_at and case.dispatched_at else dt.timedelta(days=3)
+    t = case.dispatched_at + span * (rng.uniform(1.1, 2.0) if late else rng.uniform(0.2, 0.95))
+    if t > now:
+        if case.due_at and case.due_at < now:
+            case.overdue_at = case.due_at + dt.timedelta(minutes=5)
+            trail.append(("cases.case.overdue", case.overdue_at, "", ""))
+        return
+    if late and case.due_at:
+        case.overdue_at = case.due_at + dt.timedelta(minutes=5)
+        trail.append(("cases.case.overdue", case.overdue_at, "", ""))
+    case.handled_at, case.state = t, State.HANDLED
+    case.feedback, case.resolved = "已现场处理完毕，并向反映人反馈。", rng.random() < 0.95
+    trail.append(("cases.case.handle", t, "", State.HANDLED))
+    t += dt.timedelta(hours=rng.randint(2, 30))
+    if t > now:
+        return
+    case.verified_at, case.state = t, State.VERIFIED
+    trail.append(("cases.case.verify", t, "", State.VERIFIED))
+    t += dt.timedelta(hours=rng.randint(1, 48))
+    if t > now:
+        return
+    if rng.random() < 0.03:
+        case.reopen_count = 1
+        trail.append(("cases.case.reopen", t, "问题反复出现", State.REOPENED))
+        t += dt.timedelta(days=rng.randint(1, 3))
+        case.handled_at = t
+        trail.append(("cases.case.handle", t, "", State.HANDLED))
+        case.verified_at = t + dt.timedelta(hours=4)
+        trail.append(("cases.case.verify", case.verified_at, "", State.VERIFIED))
+        t = case.verified_at + dt.timedelta(hours=6)
+        if t > now:
+            case.state = State.VERIFIED
+            return
+    roll = rng.random()
+    # Mostly satisfied (天长: 98.94%); a dissatisfied verdict after rework is closed by the system, not reopened again.
+    case.rating = Rating.SATISFIED if roll < 0.92 else Rating.BASIC if roll < 0.99 else Rating.DISSATISFIED
+    case.state, case.closed_at, case.closed_level = State.CLOSED, t, case.level
+    case.closed_on_time = case.due_at is None or case.handled_at <= case.due_at
+    trail.append(("cases.case.rate", t, "", State.CLOSED))

@@ -1,0 +1,357 @@
+"""Reads of the case pipeline: workbench queues, the case timeline, duplicate suggestions, public cases and the
+figures of G1. Everything takes the viewer and goes through :mod:`gongzhi.core.scope`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, F, Q, QuerySet
+from django.db.models.functions import Substr
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from gongzhi.accounts.roles import Cap
+from gongzhi.core import audit, workdays
+from gongzhi.core.errors import InvalidInput
+from gongzhi.core.scope import as_scope, get_scoped, scoped
+from gongzhi.registry.models import Area, MemberUnit
+
+from .models import Case, CaseSettings, Rating
+from .workflow import OPEN_STATES, State
+
+S = State
+
+
+def case_get(viewer: Any, pk: Any) -> Case:
+    qs = Case.objects.select_related("category", "area", "owner_area", "assignee_unit", "reporter", "claimed_by",
+                                     "merged_into")
+    return get_scoped(viewer, qs, pk)
+
+
+# ------------------------------------------------------------------------------------------ queues
+
+
+@dataclass(frozen=True)
+class Queue:
+    key: str
+    label: str
+
+
+QUEUES = [
+    Queue("to_accept", str(_("待受理"))),
+    Queue("to_dispatch", str(_("待派遣"))),
+    Queue("escalated", str(_("上移到本级"))),
+    Queue("mine", str(_("我的待办"))),
+    Queue("to_verify", str(_("待核实"))),
+    Queue("claimable", str(_("可领单"))),
+    Queue("due_soon", str(_("即将到期"))),
+    Queue("overdue", str(_("已超期"))),
+    Queue("ledger", str(_("挂账台账"))),
+    Queue("reported", str(_("我反映的"))),
+    Queue("all", str(_("全部"))),
+]
+QUEUE_KEYS = {q.key for q in QUEUES}
+
+
+def _prefix_q(field_name: str, prefixes: list[str]) -> Q | None:
+    if not prefixes:
+        return None
+    q = Q()
+    for p in prefixes:
+        q |= Q(**{f"{field_name}__prefix": p})
+    return q
+
+
+def queue(viewer: Any, key: str, *, now: dt.datetime | None = None, area: Area | None = None,
+          category_code: str = "", text: str = "") -> QuerySet[Case]:
+    """The cases of one workbench queue, newest first (callers slice: lists are bounded)."""
+    if key not in QUEUE_KEYS:
+        raise InvalidInput.on("queue", str(_("未知队列")))
+    scope = as_scope(viewer)
+    now = now or timezone.now()
+    qs = scoped(viewer, Case)
+    dispatch = _prefix_q("owner_path", scope.area_prefixes(Cap.CASE_DISPATCH))
+    handle_units = scope.unit_ids(Cap.CASE_HANDLE)
+    handle_areas = scope.area_prefixes(Cap.CASE_HANDLE)
+    verify = _prefix_q("area_path", scope.area_prefixes(Cap.CASE_VERIFY))
+    nothing = Q(pk__in=[])
+    if key == "to_accept":
+        qs = qs.filter(dispatch or nothing, state=S.SUBMITTED)
+    elif key == "to_dispatch":
+        qs = qs.filter(dispatch or nothing, state__in=[S.ACCEPTED, S.RETURNED], claimable=False)
+    elif key == "escalated":
+        # Cases moved up to a node where the viewer dispatches, waiting there.
+        own_nodes = [g.area_path for g in scope.grants if Cap.CASE_DISPATCH in g.caps and g.area_path]
+        qs = qs.filter(owner_path__in=own_nodes, escalation_count__gt=0, state=S.ACCEPTED)
+    elif key == "mine":
+        mine = Q(assignee_unit_id__in=handle_units) if handle_units else Q(pk__in=[])
+        team = _prefix_q("owner_path", handle_areas)
+        if team is not None:
+            mine |= team & Q(assignee_unit__isnull=True)
+        if scope.person_id:
+            mine |= Q(claimed_by_id=scope.person_id)
+        qs = qs.filter(mine, state__in=[S.DISPATCHED, S.IN_PROGRESS, S.REOPENED])
+    elif key == "to_verify":
+        qs = qs.filter(verify or nothing, state=S.HANDLED)
+    elif key == "claimable":
+        qs = qs.filter(claimable=True, state=S.ACCEPTED)
+    elif key == "due_soon":
+        horizon = workdays.add_work_hours(now, CaseSettings.current().due_soon_hours)
+        qs = qs.filter(state__in=[S.DISPATCHED, S.IN_PROGRESS, S.REOPENED], due_at__gte=now, due_at__lte=horizon)
+    elif key == "overdue":
+        qs = qs.filter(state__in=list(OPEN_STATES - {S.HANDLED, S.VERIFIED}), overdue_at__isnull=False)
+    elif key == "ledger":
+        qs = qs.filter(state__in=list(OPEN_STATES - {S.VERIFIED}))
+    elif key == "reported":
+        qs = qs.filter(reporter_id=scope.person_id) if scope.person_id else qs.none()
+    if area is not None:
+        qs = qs.filter(area_path__prefix=area.path)
+    if category_code:
+        qs = qs.filter(category__code__startswith=category_code)
+    if text:
+        qs = qs.filter(Q(title__contains=text) | Q(description__contains=text))
+    return qs.select_related("category", "area", "owner_area", "assignee_unit").order_by("-created_at", "-id")
+
+
+def queue_page(qs: QuerySet[Case], *, limit: int, after: tuple[dt.datetime, int] | None = None) -> list[Case]:
+    """Keyset page: newest first, continuing after (created_at, id) of the last case seen."""
+    if after is not None:
+        created, pk = after
+        qs = qs.filter(Q(created_at__lt=created) | Q(created_at=created, pk__lt=pk))
+    return list(qs[:limit])
+
+
+def queue_counts(viewer: Any, *, now: dt.datetime | None = None, cap: int = 1000) -> dict[str, int]:
+    """How many cases wait in each queue (counted up to ``cap``: a badge, not a census)."""
+    counts = {}
+    for q in QUEUES:
+        if q.key in ("all", "ledger"):
+            continue
+        ids = queue(viewer, q.key, now=now).order_by().values_list("pk", flat=True)[:cap]
+        counts[q.key] = len(ids)
+    return counts
+
+
+# ------------------------------------------------------------------------------------------ timeline
+
+
+def timeline(case: Case) -> list[audit.AuditEntry]:
+    """The case's history, oldest first: the audit trail is the timeline (one record of every step)."""
+    return list(reversed(audit.entries_for(case, limit=200)))
+
+
+# ------------------------------------------------------------------------------------------ duplicates (B7)
+
+
+def _bigrams(text: str) -> set[str]:
+    text = "".join(ch for ch in text if not ch.isspace())
+    return {text[i:i + 2] for i in range(len(text) - 1)} or ({text} if text else set())
+
+
+def similarity(a: str, b: str) -> float:
+    x, y = _bigrams(a), _bigrams(b)
+    return len(x & y) / len(x | y) if x and y else 0.0
+
+
+@dataclass
+class Duplicate:
+    case: Case
+    score: float
+    reasons: list[str] = field(default_factory=list)
+
+
+def suggest_duplicates(viewer: Any, case: Case, *, days: int = 30, limit: int = 5,
+                       threshold: float = 0.15) -> list[Duplicate]:
+    """Likely duplicates of ``case``: same community (or within ~500 m), recent, same category when known, similar
+    text. Scored by bigram overlap of title and description, plus a bonus for the same grid."""
+    since = case.created_at - dt.timedelta(days=days)
+    community_path = case.area_path[: 4 * Area.steplen]
+    near = Q(area_path__prefix=community_path)
+    if case.lng is not None and case.lat is not None:
+        near |= Q(lng__range=(case.lng - 0.006, case.lng + 0.006), lat__range=(case.lat - 0.0045, case.lat + 0.0045))
+    qs = scoped(viewer, Case).filter(near, created_at__gte=since).exclude(pk=case.pk).exclude(
+        state__in=[S.REJECTED, S.MERGED])
+    if case.category_id:
+        qs = qs.filter(Q(category_id=case.category_id) | Q(category__isnull=True))
+    text = f"{case.title} {case.description}"
+    scored = []
+    for other in qs.select_related("category", "area").order_by("-created_at")[:200]:
+        score = similarity(text, f"{other.title} {other.description}")
+        reasons = []
+        if other.area_path[:20] == case.area_path[:20]:
+            score += 0.1
+            reasons.append(str(_("同一网格")))
+        if case.category_id and other.category_id == case.category_id:
+            reasons.append(str(_("同一分类")))
+        if score >= threshold:
+            scored.append(Duplicate(other, round(score, 3), reasons))
+    scored.sort(key=lambda d: d.score, reverse=True)
+    return scored[:limit]
+
+
+# ------------------------------------------------------------------------------------------ public
+
+
+def public_cases(area: Area | None = None) -> QuerySet[Case]:
+    """Cases anyone may see, without personal data (callers render only title, category, area, state, dates)."""
+    qs = Case.objects.filter(is_public=True).exclude(state__in=[S.REJECTED, S.MERGED])
+    if area is not None:
+        qs = qs.filter(area_path__prefix=area.path)
+    return qs.select_related("category", "area").order_by("-created_at", "-id")
+
+
+# ------------------------------------------------------------------------------------------ figures (G1)
+
+
+@dataclass
+class Figures:
+    area: Area | None
+    start: dt.date
+    end: dt.date
+    received: int = 0
+    accepted: int = 0
+    accepted_in_time: int = 0
+    closed: int = 0
+    closed_on_time: int = 0
+    resolved: int = 0
+    rated: int = 0
+    satisfied: int = 0
+    basic: int = 0
+    reopened: int = 0
+    overdue_open: int = 0
+    open_cases: int = 0
+    basic_counts: bool = True
+    by_level: dict[str, int] = field(default_factory=dict)
+
+    @staticmethod
+    def rate(part: int, whole: int) -> float | None:
+        return round(100.0 * part / whole, 2) if whole else None
+
+    @property
+    def response_rate(self) -> float | None:
+        return self.rate(self.accepted_in_time, self.received)
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return self.rate(self.closed_on_time, self.closed)
+
+    @property
+    def resolution_rate(self) -> float | None:
+        return self.rate(self.resolved, self.closed)
+
+    @property
+    def satisfaction_rate(self) -> float | None:
+        return self.rate(self.satisfied + (self.basic if self.basic_counts else 0), self.rated)
+
+    @property
+    def reopen_rate(self) -> float | None:
+        return self.rate(self.reopened, self.closed)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "area": {"id": self.area.pk, "code": self.area.code, "name": self.area.name} if self.area else None,
+            "start": self.start, "end": self.end,
+            "received": self.received, "accepted": self.accepted, "accepted_in_time": self.accepted_in_time,
+            "closed": self.closed, "closed_on_time": self.closed_on_time, "resolved": self.resolved,
+            "rated": self.rated, "satisfied": self.satisfied, "basic": self.basic, "reopened": self.reopened,
+            "open": self.open_cases, "overdue_open": self.overdue_open,
+            "response_rate": self.response_rate, "on_time_rate": self.on_time_rate,
+            "resolution_rate": self.resolution_rate, "satisfaction_rate": self.satisfaction_rate,
+            "reopen_rate": self.reopen_rate, "by_level": self.by_level,
+        }
+
+
+def _measures() -> dict[str, Any]:
+    closed = Q(state=S.CLOSED)
+    measures: dict[str, Any] = {
+        "received": Count("pk"),
+        "accepted": Count("pk", filter=Q(accepted_at__isnull=False)),
+        "accepted_in_time": Count("pk", filter=Q(accepted_at__lte=F("response_due_at"))),
+        "closed": Count("pk", filter=closed),
+        "closed_on_time": Count("pk", filter=closed & Q(closed_on_time=True)),
+        "resolved": Count("pk", filter=closed & Q(resolved=True)),
+        "rated": Count("pk", filter=~Q(rating="")),
+        "satisfied": Count("pk", filter=Q(rating=Rating.SATISFIED)),
+        "basic": Count("pk", filter=Q(rating=Rating.BASIC)),
+        "reopened": Count("pk", filter=closed & Q(reopen_count__gt=0)),
+        "open_cases": Count("pk", filter=Q(state__in=list(OPEN_STATES))),
+        "overdue_open": Count("pk", filter=Q(state__in=list(OPEN_STATES), overdue_at__isnull=False)),
+    }
+    for level in LEVEL_NAMES:
+        measures[f"closed_{level}"] = Count("pk", filter=closed & Q(closed_level=level))
+    return measures
+
+
+LEVEL_NAMES = ("grid", "community", "street", "district", "city")
+
+
+def _aggregate(qs: QuerySet[Case]) -> Any:
+    return qs.aggregate(**_measures())
+
+
+def _period(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    if end < start:
+        raise InvalidInput.on("end", str(_("结束日期不能早于开始日期")))
+    tz = workdays.TZ
+    return (dt.datetime.combine(start, dt.time.min, tzinfo=tz),
+            dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz))
+
+
+def _figures_from(row: Any, area: Area | None, start: dt.date, end: dt.date) -> Figures:
+    row = dict(row)
+    row.pop("group", None)
+    levels = {lv: row.pop(f"closed_{lv}") for lv in LEVEL_NAMES}
+    f = Figures(area, start, end, **row)
+    f.by_level = levels
+    f.basic_counts = CaseSettings.current().basic_counts_as_satisfied
+    return f
+
+
+def figures(viewer: Any, area: Area, start: dt.date, end: dt.date) -> Figures:
+    """The G1 figures for cases that happened in ``area``'s subtree and were received in [start, end]."""
+    area = get_scoped(viewer, Area, area.pk, cap=Cap.CASE_VIEW)
+    lo, hi = _period(start, end)
+    qs = Case.objects.filter(area_path__prefix=area.path, created_at__gte=lo, created_at__lt=hi).exclude(
+        state=S.MERGED)
+    return _figures_from(_aggregate(qs), area, start, end)
+
+
+def figures_by_child(viewer: Any, area: Area, start: dt.date, end: dt.date) -> list[Figures]:
+    """Figures for each child node, in one grouped query (the comparison chart's bars)."""
+    area = get_scoped(viewer, Area, area.pk, cap=Cap.CASE_VIEW)
+    lo, hi = _period(start, end)
+    children = list(Area.objects.filter(path__prefix=area.path, depth=area.depth + 1).order_by("path"))
+    width = (area.depth + 1) * Area.steplen
+    rows: Any = (
+        Case.objects.filter(area_path__prefix=area.path, created_at__gte=lo, created_at__lt=hi)
+        .exclude(state=S.MERGED)
+        .annotate(group=Substr("area_path", 1, width))
+        .values("group")
+        .annotate(**_measures())
+    )
+    by_group = {row["group"]: row for row in rows}
+    empty = {k: 0 for k in _measures()}
+    return [_figures_from(by_group.get(child.path, empty), child, start, end) for child in children]
+
+
+def figures_by_unit(viewer: Any, area: Area, start: dt.date, end: dt.date,
+                    limit: int = 50) -> list[tuple[MemberUnit, Figures]]:
+    """Per department/unit, in one grouped query: how each serves the cases dispatched to it in the subtree."""
+    area = get_scoped(viewer, Area, area.pk, cap=Cap.CASE_VIEW)
+    lo, hi = _period(start, end)
+    rows: list[Any] = list(
+        Case.objects.filter(area_path__prefix=area.path, created_at__gte=lo, created_at__lt=hi,
+                            assignee_unit__isnull=False)
+        .exclude(state=S.MERGED)
+        .values("assignee_unit_id")
+        .annotate(**_measures())
+        .order_by("-received")[:limit]  # type: ignore[misc]
+    )
+    units = MemberUnit.objects.in_bulk([row["assignee_unit_id"] for row in rows])
+    out = []
+    for row in rows:
+        unit = units[row.pop("assignee_unit_id")]
+        out.append((unit, _figures_from(row, area, start, end)))
+    return out
