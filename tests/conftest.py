@@ -1,9 +1,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
+from gongzhi.accounts import services as accounts
+from gongzhi.cases.models import Category
+from gongzhi.registry import services as registry
+from gongzhi.registry.models import Sector
 from tests.cast import Cast, build_cast
 
 
@@ -20,3 +25,18 @@ def _fresh_grid_index() -> Iterator[None]:
 @pytest.fixture
 def cast(db) -> Cast:
     return build_cast()
+
+
+@pytest.fixture
+def pipeline(cast: Cast) -> dict[str, Any]:
+    """Cast plus a department (市城管局) with a handler account, and the property-management category."""
+    unit = registry.unit_create(actor=None, area=cast.city, name="市城市管理局", credit_code="91350100M000100Y43",
+                                sector=Sector.ORGAN)
+    handler = accounts.user_create(actor=None, username="hank", password=cast.password)
+    accounts.grant_role(actor=None, user=handler, role="unit_handler", unit=unit)
+    dispatcher = accounts.user_create(actor=None, username="dora", password=cast.password)
+    accounts.grant_role(actor=None, user=dispatcher, role="dispatcher", area=cast.street)
+    district_dispatcher = accounts.user_create(actor=None, username="dina", password=cast.password)
+    accounts.grant_role(actor=None, user=district_dispatcher, role="dispatcher", area=cast.district)
+    return {"unit": unit, "hank": handler, "dora": dispatcher, "dina": district_dispatcher,
+            "property": Category.objects.get(code="030602"), "street_order": Category.objects.get(code="030704")}

@@ -26,21 +26,6 @@ def at(*args: int) -> dt.datetime:
     return dt.datetime(*args, tzinfo=TZ)
 
 
-@pytest.fixture
-def pipeline(cast: Cast):
-    """Cast plus a department (市城管局) with a handler account, and the property-management category."""
-    unit = registry.unit_create(actor=None, area=cast.city, name="市城市管理局", credit_code="91350100M000100Y43",
-                                sector=Sector.ORGAN)
-    handler = accounts.user_create(actor=None, username="hank", password=cast.password)
-    accounts.grant_role(actor=None, user=handler, role="unit_handler", unit=unit)
-    dispatcher = accounts.user_create(actor=None, username="dora", password=cast.password)
-    accounts.grant_role(actor=None, user=dispatcher, role="dispatcher", area=cast.street)
-    district_dispatcher = accounts.user_create(actor=None, username="dina", password=cast.password)
-    accounts.grant_role(actor=None, user=district_dispatcher, role="dispatcher", area=cast.district)
-    return {"unit": unit, "hank": handler, "dora": dispatcher, "dina": district_dispatcher,
-            "property": Category.objects.get(code="030602"), "street_order": Category.objects.get(code="030704")}
-
-
 def submit(cast: Cast, **kw) -> Case:
     return cases.case_submit(actor=cast.bob, title=kw.pop("title", "楼道堆放杂物"),
                              description=kw.pop("description", "3单元楼道堆满纸箱，存在消防隐患"),

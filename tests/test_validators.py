@@ -35,7 +35,9 @@ def test_published_credit_codes_pass_the_gb32100_checksum(code: str) -> None:
     assert normalize_credit_code(code.lower()) == code
 
 
-@pytest.mark.parametrize("code", ["91350100M000100Y44", "91350100M000100Y4", "9135O100M000100Y43", "91ABCDEFM000100Y43"])
+@pytest.mark.parametrize(
+    "code", ["91350100M000100Y44", "91350100M000100Y4", "9135O100M000100Y43", "91ABCDEFM000100Y43"]
+)
 def test_credit_codes_with_a_wrong_check_character_or_letters_are_refused(code: str) -> None:
     assert not is_valid_credit_code(code)
 
