@@ -13,13 +13,34 @@ from tests.cast import Cast, build_cast
 
 
 @pytest.fixture(autouse=True)
-def _fresh_grid_index() -> Iterator[None]:
-    """The point→grid index is a per-process cache; each test starts from its own database."""
+def _fresh_caches() -> Iterator[None]:
+    """The point→grid index and table snapshots are per-process caches; each test starts from its own database."""
+    from gongzhi.core.snapshot import invalidate_all
     from gongzhi.registry.geo import invalidate_grid_index
 
     invalidate_grid_index()
+    invalidate_all()
     yield
     invalidate_grid_index()
+    invalidate_all()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Transactional tests (live server, threads) end by flushing every table, which also empties the reference
+    data that data migrations load (the category tree). Once their teardown is over, put it back."""
+    yield
+    marker = item.get_closest_marker("django_db")
+    transactional = bool(marker and marker.kwargs.get("transaction")) or bool(
+        {"live_server", "transactional_db"} & set(getattr(item, "fixturenames", ()))
+    )
+    if transactional:
+        from pytest_django.plugin import blocking_manager_key
+
+        from gongzhi.cases.categories import load_default_categories
+
+        with item.config.stash[blocking_manager_key].unblock():
+            load_default_categories(Category)
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from gongzhi.accounts.roles import POLICIES, Cap
 from gongzhi.core import audit, workdays
 from gongzhi.core.errors import Conflict, Forbidden, InvalidInput
 from gongzhi.core.scope import as_scope
+from gongzhi.core.snapshot import Snapshot
 from gongzhi.core.validators import normalize_phone
 from gongzhi.core.writes import validate
 from gongzhi.registry.geo import grid_index
@@ -58,7 +59,27 @@ _STEP = Area.steplen
 class Route:
     level: str
     owner_path: str
-    unit: MemberUnit | None
+    unit_id: int | None
+
+
+def _load_categories() -> dict[int, tuple[int | None, str]]:
+    return {pk: (parent, level) for pk, parent, level in
+            Category.objects.values_list("pk", "parent_id", "default_level")}
+
+
+def _load_rules() -> dict[tuple[int | None, str], tuple[str, int | None]]:
+    return {(cat, path): (level, unit) for cat, path, level, unit in
+            RoutingRule.objects.values_list("category_id", "area__path", "level", "unit_id")}
+
+
+def _load_upper_areas() -> dict[str, int]:
+    return dict(Area.objects.filter(depth__lte=_LEVEL_DEPTH["grid"]).values_list("path", "pk"))
+
+
+# Small tables read on every intake: kept per process (see gongzhi.core.snapshot).
+CATEGORIES: Snapshot[dict[int, tuple[int | None, str]]] = Snapshot(_load_categories)
+RULES: Snapshot[dict[tuple[int | None, str], tuple[str, int | None]]] = Snapshot(_load_rules)
+UPPER_AREAS: Snapshot[dict[str, int]] = Snapshot(_load_upper_areas, ttl=300)
 
 
 def level_path(area_path: str, level: str) -> str:
@@ -69,39 +90,39 @@ def level_path(area_path: str, level: str) -> str:
     return area_path[: depth * _STEP]
 
 
-def category_chain(category: Category | None) -> list[int]:
+def category_chain(category_id: int | None) -> list[int]:
+    """The category and its ancestors, deepest first."""
+    table = CATEGORIES.get()
     chain: list[int] = []
-    while category is not None:
-        chain.append(category.pk)
-        category = category.parent
+    while category_id is not None and category_id in table and len(chain) < 10:
+        chain.append(category_id)
+        category_id = table[category_id][0]
     return chain
 
 
 def route(category: Category | None, area_path: str) -> Route:
-    """Which level owns a case of ``category`` at ``area_path``, and which unit handles it."""
-    prefixes = [area_path[: i * _STEP] for i in range(1, len(area_path) // _STEP + 1)]
-    chain = category_chain(category)
-    rules = list(
-        RoutingRule.objects.filter(area__path__in=prefixes).filter(
-            **({"category_id__in": chain} if chain else {"category__isnull": True})
-        ).select_related("area", "unit")
-    ) + (list(RoutingRule.objects.filter(area__path__in=prefixes, category__isnull=True).select_related("area", "unit"))
-         if chain else [])
-    if rules:
-        def specificity(r: RoutingRule) -> tuple[int, int]:
-            cat_rank = len(chain) - chain.index(r.category_id) if r.category_id in chain else 0
-            return cat_rank, len(r.area.path)
-
-        best = max(rules, key=specificity)
-        return Route(best.level, level_path(area_path, best.level), best.unit)
+    """Which level owns a case of ``category`` at ``area_path``, and which unit handles it: the most specific
+    routing rule (deepest category, then deepest area) or else the category's default level."""
+    rules = RULES.get()
+    prefixes = [area_path[: i * _STEP] for i in range(len(area_path) // _STEP, 0, -1)]
+    for cat in [*category_chain(category.pk if category else None), None]:
+        for prefix in prefixes:
+            hit = rules.get((cat, prefix))
+            if hit is not None:
+                level, unit_id = hit
+                if len(area_path) >= _LEVEL_DEPTH[level] * _STEP:
+                    return Route(level, level_path(area_path, level), unit_id)
     level = category.default_level if category else Level.COMMUNITY
-    if level == Level.GRID and len(area_path) < _LEVEL_DEPTH[Level.GRID] * _STEP:
+    if len(area_path) < _LEVEL_DEPTH[level] * _STEP:
         level = Level.COMMUNITY
     return Route(level, level_path(area_path, level), None)
 
 
-def _area_by_path(path: str) -> Area:
-    return Area.objects.only("pk", "path", "kind", "name").get(path=path)
+def _area_id(path: str) -> int:
+    pk = UPPER_AREAS.get().get(path)
+    if pk is None:
+        pk = Area.objects.values_list("pk", flat=True).get(path=path)
+    return pk
 
 
 # ------------------------------------------------------------------------------------------ intake
@@ -179,11 +200,13 @@ def case_submit(
         kind=kind, title=(title or "").strip(), description=(description or "").strip(), channel=channel,
         category=category, reporter=reporter, contact_name=contact_name.strip(), contact_phone=phone,
         lng=lng, lat=lat, address=address.strip(), area=area, area_path=area.path, level=r.level,
-        owner_area_id=_area_by_path(r.owner_path).pk, owner_path=r.owner_path, priority=category.priority if category
+        owner_area_id=_area_id(r.owner_path), owner_path=r.owner_path, assignee_unit_id=r.unit_id, priority=category.priority if category
         else 3, is_public=is_public, created_at=now,
         response_due_at=workdays.add_work_hours(now, response_hours),
     )
-    validate(case, exclude=["owner_area", "area"])
+    # Foreign keys come from our own lookups; validating them again would cost a query each on the intake path.
+    validate(case, exclude=["owner_area", "area", "category", "reporter", "assignee_unit", "claimed_by",
+                            "merged_into"])
     case.save()
     if kind == CaseKind.MEDIATION:
         Mediation.objects.create(case=case, parties=[
@@ -317,10 +340,10 @@ def transition(
             raise InvalidInput.on("category", _("受理时须选择诉求分类"))
         r = route(category, case.area_path)
         changes.update(category=category, accepted_at=now, level=r.level, owner_path=r.owner_path,
-                       owner_area_id=_area_by_path(r.owner_path).pk, priority=category.priority,
+                       owner_area_id=_area_id(r.owner_path), priority=category.priority,
                        claimable=bool(data.get("claimable", False)))
-        if r.unit is not None:
-            changes["assignee_unit"] = r.unit
+        if r.unit_id is not None:
+            changes["assignee_unit_id"] = r.unit_id
         tell_reporter = True
     elif name == "reject":
         changes.update(closed_at=now, accepted_at=case.accepted_at or now)
@@ -404,7 +427,7 @@ def transition(
     elif name == "escalate":
         level = _next_level(case, data.get("to_level"))
         owner_path = level_path(case.area_path, level)
-        changes.update(level=level, owner_path=owner_path, owner_area_id=_area_by_path(owner_path).pk,
+        changes.update(level=level, owner_path=owner_path, owner_area_id=_area_id(owner_path),
                        assignee_unit=None, claimable=False, escalation_count=case.escalation_count + 1)
         tell_dispatcher = True
 
@@ -604,6 +627,7 @@ def routing_rule_create(*, actor: Any, area: Area, level: str, category: Categor
     if _LEVEL_DEPTH[level] < area.depth and unit is None:
         raise InvalidInput.on("level", _("承办层级不能高于规则区域"))
     rule = RoutingRule.objects.create(area=area, level=level, category=category, unit=unit)
+    transaction.on_commit(RULES.invalidate)
     audit.record(actor=actor, action="cases.routing_rule.create", obj=rule,
                  after={"area": area.code, "level": level, "category": category.code if category else None,
                         "unit": unit.pk if unit else None}, area_path=area.path)

@@ -1,0 +1,245 @@
+"""Case pipeline benchmark on PostgreSQL (issue 3): 1 million cases in the city-scale demo city, then
+- intake through the API under concurrent load on loopback (wrk, 8 connections, production server config),
+- workbench queue latency for a community, a street and the whole city (p50/p95),
+- the G1 figures for a district and for the city.
+
+Usage: GONGZHI_DATABASE_URL=postgres://postgres@127.0.0.1/gongzhi_bench .venv/bin/python bench/cases.py
+       [--cases 1000000] [--duration 20] [--keep]   (needs wrk: apt-get install wrk)
+The database named by the URL is dropped and recreated (with --keep, an existing one with cases is reused).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+GENERATE_SQL = """
+WITH grids AS (
+    SELECT (row_number() OVER (ORDER BY g.path)) - 1 AS i, g.id, g.path, c.id AS community_id
+    FROM registry_area g JOIN registry_area c ON c.path = substr(g.path, 1, 16)
+    WHERE g.kind = 'grid'
+), cats AS (
+    SELECT (row_number() OVER (ORDER BY code)) - 1 AS j, id FROM cases_category WHERE depth = 3 AND code LIKE '03%%'
+), sizes AS (SELECT (SELECT count(*) FROM grids) AS ng, (SELECT count(*) FROM cats) AS nc),
+rows AS (
+    SELECT s, random() AS r, random() AS r2, now() - random() * interval '365 days' AS created
+    FROM generate_series(1, %(n)s) s
+)
+INSERT INTO cases_case (kind, title, description, channel, contact_name, contact_phone, address, area_path, level,
+    owner_path, claimable, state, priority, is_public, created_at, accepted_at, response_due_at, dispatched_at,
+    due_at, handled_at, verified_at, closed_at, overdue_at, closed_level, closed_on_time, resolved, feedback, rating,
+    reopen_count, escalation_count, duplicate_count, version, area_id, owner_area_id, category_id)
+SELECT 'general', '性能测试诉求 ' || rows.s, '用于性能测试的诉求内容，编号 ' || rows.s, 'app', '', '', '',
+    grids.path, 'community', substr(grids.path, 1, 16), false,
+    CASE WHEN r < 0.93 THEN 'closed' WHEN r < 0.95 THEN 'in_progress' WHEN r < 0.97 THEN 'dispatched'
+         WHEN r < 0.985 THEN 'accepted' ELSE 'submitted' END,
+    3, true, created,
+    CASE WHEN r < 0.985 THEN created + interval '1 hour' END,
+    created + interval '4 hours',
+    CASE WHEN r < 0.97 THEN created + interval '2 hours' END,
+    CASE WHEN r < 0.97 THEN created + interval '5 days' END,
+    CASE WHEN r < 0.93 THEN created + (r2 * 6) * interval '1 day' END,
+    CASE WHEN r < 0.93 THEN created + (r2 * 6 + 0.5) * interval '1 day' END,
+    CASE WHEN r < 0.93 THEN created + (r2 * 6 + 1) * interval '1 day' END,
+    CASE WHEN r >= 0.93 AND r < 0.97 AND created + interval '5 days' < now() THEN created + interval '5 days' END,
+    CASE WHEN r < 0.93 THEN (CASE WHEN r2 < 0.9 THEN 'community' ELSE 'street' END) ELSE '' END,
+    CASE WHEN r < 0.93 THEN r2 < 0.83 END,
+    CASE WHEN r < 0.93 THEN r2 < 0.97 END,
+    '', CASE WHEN r < 0.93 THEN (CASE WHEN r2 < 0.95 THEN 'satisfied' ELSE 'basic' END) ELSE '' END,
+    CASE WHEN r < 0.93 AND r2 > 0.98 THEN 1 ELSE 0 END, 0, 0, 1,
+    grids.id, grids.community_id, cats.id
+FROM rows
+JOIN sizes ON true
+JOIN grids ON grids.i = rows.s %% sizes.ng
+JOIN cats ON cats.j = rows.s %% sizes.nc
+"""
+
+
+def _env(url: str, data_dir: str) -> dict[str, str]:
+    return {**os.environ, "GONGZHI_DATABASE_URL": url, "GONGZHI_DATA_DIR": data_dir,
+            "DJANGO_SETTINGS_MODULE": "gongzhi.settings"}
+
+
+def _manage(env: dict[str, str], *args: str) -> str:
+    out = subprocess.run([sys.executable, "-m", "gongzhi.cli", "manage", *args], env=env, cwd=ROOT, check=True,
+                         capture_output=True, text=True)
+    return out.stdout
+
+
+def prepare(url: str, data_dir: str, n: int, keep: bool) -> None:
+    import psycopg
+
+    parsed = urllib.parse.urlparse(url)
+    db = parsed.path.lstrip("/")
+    admin = parsed._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db,)).fetchone()
+        if exists and keep:
+            with psycopg.connect(url) as c2:
+                have = c2.execute("SELECT count(*) FROM cases_case").fetchone()[0]  # type: ignore[index]
+            if have >= n:
+                print(f"reusing {db}: {have:,} cases")
+                return
+        conn.execute(f'DROP DATABASE IF EXISTS "{db}"')
+        conn.execute(f'CREATE DATABASE "{db}"')
+    env = _env(url, data_dir)
+    t = time.perf_counter()
+    _manage(env, "migrate", "-v0")
+    _manage(env, "demo_city", "--size", "city")
+    print(f"city-scale demo city loaded in {time.perf_counter() - t:.0f} s")
+    t = time.perf_counter()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(GENERATE_SQL, {"n": n})
+        conn.execute("ANALYZE")
+        total = conn.execute("SELECT count(*) FROM cases_case").fetchone()[0]  # type: ignore[index]
+    print(f"generated {n:,} cases in {time.perf_counter() - t:.0f} s ({total:,} in all)")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+LUA = """
+local points = %(points)s
+local i = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+request = function()
+  i = i + 1
+  local p = points[(i %% #points) + 1]
+  local body = "api_key=%(key)s&service_code=030602&lat=" .. p[2] .. "&long=" .. p[1] ..
+               "&description=%%E6%%A5%%BC%%E9%%81%%93%%E5%%A0%%86%%E6%%94%%BE%%E6%%9D%%82%%E7%%89%%A9+" .. i
+  return wrk.format(nil, "/open311/v2/requests.json", nil, body)
+end
+"""
+
+
+def intake(url: str, data_dir: str, duration: int, connections: int) -> dict[str, str]:
+    env = _env(url, data_dir)
+    script = """
+import django, json; django.setup()
+from django.contrib.auth import get_user_model
+from gongzhi.accounts.services import token_create
+from gongzhi.registry.geo import grid_index
+import shapely
+user = get_user_model().objects.get(username="grid")
+_, key = token_create(actor=None, user=user, name="bench")
+idx = grid_index()
+pts = shapely.get_coordinates(shapely.centroid(idx.tree.geometries[::7]))
+print(json.dumps({"key": key, "points": pts.round(6).tolist()[:500]}))
+"""
+    out = subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, check=True, capture_output=True,
+                         text=True).stdout
+    data = json.loads(out.strip().splitlines()[-1])
+    lua_points = "{" + ",".join(f"{{{lng},{lat}}}" for lng, lat in data["points"]) + "}"
+    port = _free_port()
+    _manage(env, "collectstatic", "--noinput", "-v0")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "gongzhi.wsgi:application", "--bind", f"127.0.0.1:{port}",
+         "--workers", "2", "--worker-class", "gthread", "--threads", "4"],
+        env={**env, "GONGZHI_CONN_MAX_AGE": "600"}, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        import urllib.request
+
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/open311/v2/discovery.json", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.2)
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
+            fh.write(LUA % {"points": lua_points, "key": data["key"]})
+            lua = fh.name
+        # Warm both workers' caches (grid index, routing) before measuring.
+        subprocess.run(["wrk", "-t1", "-c2", "-d3s", "-s", lua, f"http://127.0.0.1:{port}"], capture_output=True)
+        result = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", lua,
+                                 f"http://127.0.0.1:{port}"], capture_output=True, text=True).stdout
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    figures: dict[str, str] = {"raw": result}
+    for line in result.splitlines():
+        parts = line.split()
+        if line.strip().startswith("Requests/sec:"):
+            figures["rps"] = parts[1]
+        elif parts[:1] in (["50%"], ["99%"], ["90%"]):
+            figures[parts[0]] = parts[1]
+        elif "Non-2xx" in line:
+            figures["errors"] = parts[-1]
+    return figures
+
+
+def reads(url: str, data_dir: str) -> str:
+    env = _env(url, data_dir)
+    script = r"""
+import django, time, statistics, datetime as dt; django.setup()
+from django.contrib.auth import get_user_model
+from django.db import connection
+from gongzhi.cases import selectors
+from gongzhi.registry.models import Area
+User = get_user_model()
+def timed(fn, n=30):
+    fn()
+    out = []
+    for _ in range(n):
+        t = time.perf_counter(); fn(); out.append((time.perf_counter() - t) * 1000)
+    out.sort()
+    return out[len(out) // 2], out[int(len(out) * 0.95)]
+users = {"community": User.objects.get(username="community"), "street": User.objects.get(username="street"),
+         "city": User.objects.get(username="city")}
+for name, user in users.items():
+    for key in ("to_dispatch", "ledger", "overdue", "all"):
+        p50, p95 = timed(lambda: selectors.queue_page(selectors.queue(user, key), limit=50))
+        print(f"queue {name:<9} {key:<11} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms")
+today = dt.date.today()
+city = Area.objects.get(depth=1)
+district = Area.objects.filter(depth=2).order_by("path").first()
+for label, area in (("district", district), ("city", city)):
+    p50, p95 = timed(lambda: selectors.figures(users["city"], area, today - dt.timedelta(days=365), today), n=10)
+    n = selectors.figures(users["city"], area, today - dt.timedelta(days=365), today).received
+    print(f"figures {label:<8} ({n:,} cases) p50 {p50:6.1f} ms  p95 {p95:6.1f} ms")
+"""
+    return subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, check=True, capture_output=True,
+                          text=True).stdout
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cases", type=int, default=1_000_000)
+    parser.add_argument("--duration", type=int, default=20)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--keep", action="store_true", help="reuse the database when it already has the cases")
+    args = parser.parse_args()
+    url = os.environ.get("GONGZHI_DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        sys.exit("set GONGZHI_DATABASE_URL to a PostgreSQL database (it is dropped and recreated)")
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed for the load: apt-get install wrk")
+    data_dir = tempfile.mkdtemp(prefix="gongzhi-bench-")
+    print(f"# gongzhi case pipeline benchmark (PostgreSQL, {os.cpu_count()} cores)")
+    prepare(url, data_dir, args.cases, args.keep)
+    print(reads(url, data_dir).rstrip())
+    f = intake(url, data_dir, args.duration, args.connections)
+    print(f"intake (Open311 POST, {args.connections} connections, {args.duration} s, 2 gthread workers): "
+          f"{f.get('rps')} cases/s, p50 {f.get('50%')}, p90 {f.get('90%')}, p99 {f.get('99%')}, "
+          f"errors {f.get('errors', '0')}   (target ≥ 800/s, p99 ≤ 50 ms)")
+    del statistics
+
+
+if __name__ == "__main__":
+    main()
