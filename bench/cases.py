@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -238,7 +237,6 @@ def main() -> None:
     print(f"intake (Open311 POST, {args.connections} connections, {args.duration} s, 2 gthread workers): "
           f"{f.get('rps')} cases/s, p50 {f.get('50%')}, p90 {f.get('90%')}, p99 {f.get('99%')}, "
           f"errors {f.get('errors', '0')}   (target ≥ 800/s, p99 ≤ 50 ms)")
-    del statistics
 
 
 if __name__ == "__main__":

@@ -200,8 +200,8 @@ def case_submit(
         kind=kind, title=(title or "").strip(), description=(description or "").strip(), channel=channel,
         category=category, reporter=reporter, contact_name=contact_name.strip(), contact_phone=phone,
         lng=lng, lat=lat, address=address.strip(), area=area, area_path=area.path, level=r.level,
-        owner_area_id=_area_id(r.owner_path), owner_path=r.owner_path, assignee_unit_id=r.unit_id, priority=category.priority if category
-        else 3, is_public=is_public, created_at=now,
+        owner_area_id=_area_id(r.owner_path), owner_path=r.owner_path, assignee_unit_id=r.unit_id,
+        priority=category.priority if category else 3, is_public=is_public, created_at=now,
         response_due_at=workdays.add_work_hours(now, response_hours),
     )
     # Foreign keys come from our own lookups; validating them again would cost a query each on the intake path.
