@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.models import User as UserModel
@@ -51,6 +53,7 @@ def grant_role(*, actor: AbstractBaseUser | None, user: UserModel, role: str, ar
         if pol.area_kinds and area.kind not in pol.area_kinds:
             raise InvalidInput.on("area", _("该角色不能授权到此类节点"))
     grant, created = RoleGrant.objects.get_or_create(user=user, role=role, area=area, unit=unit)
+    _forget(user.pk)
     if created:
         audit.record(
             actor=actor,
@@ -70,6 +73,7 @@ def revoke_role(*, actor: AbstractBaseUser | None, grant: RoleGrant, reason: str
     area_path = grant.area.path if grant.area_id and grant.area else ""
     audit.record(actor=actor, action="accounts.grant.delete", obj=grant, before=before, reason=reason,
                  area_path=area_path)
+    _forget(grant.user_id)
     grant.delete()
 
 
@@ -89,13 +93,31 @@ def token_create(*, actor: AbstractBaseUser | None, user: UserModel, name: str) 
 def token_revoke(*, actor: AbstractBaseUser | None, token: ApiToken) -> None:
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
+    _recent_tokens.clear()
     audit.record(actor=actor, action="accounts.token.revoke", obj=token, after={"revoked": True})
 
 
+# Recently checked keys, for a few seconds: a client sending many requests costs one lookup, not one per request.
+# Revoking in this process forgets them at once; other processes stop accepting a revoked key within TOKEN_TTL.
+TOKEN_TTL = 10.0
+_recent_tokens: dict[str, tuple[float, AbstractBaseUser]] = {}
+
+
+def _forget(user_id: int) -> None:
+    from gongzhi.core.scope import forget_scope
+
+    forget_scope(user_id)
+    transaction.on_commit(lambda: forget_scope(user_id))
+
+
 def token_authenticate(key: str) -> AbstractBaseUser | None:
+    digest = ApiToken.hash_key(key)
+    hit = _recent_tokens.get(digest)
+    if hit is not None and time.monotonic() - hit[0] < TOKEN_TTL:
+        return hit[1]
     token = (
         ApiToken.objects.select_related("user")
-        .filter(key_hash=ApiToken.hash_key(key), revoked_at__isnull=True, user__is_active=True)
+        .filter(key_hash=digest, revoked_at__isnull=True, user__is_active=True)
         .first()
     )
     if token is None:
@@ -104,4 +126,11 @@ def token_authenticate(key: str) -> AbstractBaseUser | None:
     # Touch at most once a minute: a busy client must not turn every read into a write.
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    if len(_recent_tokens) > 10_000:
+        _recent_tokens.clear()
+    _recent_tokens[digest] = (time.monotonic(), token.user)
     return token.user
+
+
+def forget_tokens() -> None:
+    _recent_tokens.clear()

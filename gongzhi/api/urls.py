@@ -1,5 +1,4 @@
 """Placeholder: the JSON API (django-ninja) is mounted here at /api/v1/."""
 
-from django.urls import path
 
 urlpatterns: list = []

@@ -97,33 +97,37 @@ class Rating(models.TextChoices):
 
 class Case(models.Model):
     """One resident demand travelling the pipeline. ``state`` only moves through ``services.transition``;
-    ``version`` guards against two people acting on the same case at once."""
+    ``version`` guards against two people acting on the same case at once.
+
+    Foreign keys carry no index of their own: lists filter the denormalised paths and the composite indexes below,
+    and every index costs each intake a write."""
 
     kind = models.CharField(_("类型"), max_length=12, choices=CaseKind.choices, default=CaseKind.GENERAL)
     title = models.CharField(_("标题"), max_length=100)
     description = models.TextField(_("内容"), max_length=4000)
     category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.PROTECT, related_name="cases",
-                                 verbose_name=_("分类"))
+                                 verbose_name=_("分类"), db_index=False)
     channel = models.CharField(_("来源渠道"), max_length=16, choices=Channel.choices)
     reporter = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases",
-                                 verbose_name=_("反映人"))
+                                 verbose_name=_("反映人"), db_index=False)
     contact_name = models.CharField(_("联系人"), max_length=50, blank=True)  # reporters without a Person (Open311)
     contact_phone = models.CharField(_("联系电话"), max_length=20, blank=True)
     lng = models.FloatField(_("经度"), null=True, blank=True)
     lat = models.FloatField(_("纬度"), null=True, blank=True)
     address = models.CharField(_("地址"), max_length=200, blank=True)
-    area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="cases", verbose_name=_("发生地"))
+    area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="cases", verbose_name=_("发生地"),
+                             db_index=False)
     # Denormalised from ``area`` so that scope, queues and figures filter one indexed column (no join).
     area_path = models.CharField(max_length=255)
     level = models.CharField(_("承办层级"), max_length=10, choices=Level.choices, default=Level.COMMUNITY)
     owner_area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="owned_cases",
-                                   verbose_name=_("承办层级节点"))
+                                   verbose_name=_("承办层级节点"), db_index=False)
     owner_path = models.CharField(max_length=255)
     assignee_unit = models.ForeignKey(MemberUnit, null=True, blank=True, on_delete=models.PROTECT,
-                                      related_name="cases", verbose_name=_("承办部门/单位"))
+                                      related_name="cases", verbose_name=_("承办部门/单位"), db_index=False)
     claimable = models.BooleanField(_("可领单"), default=False)
     claimed_by = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="claims",
-                                   verbose_name=_("领单人"))
+                                   verbose_name=_("领单人"), db_index=False)
     state = models.CharField(_("状态"), max_length=12, choices=State.choices, default=State.SUBMITTED)
     priority = models.PositiveSmallIntegerField(_("优先级"), default=3)
     is_public = models.BooleanField(_("公开"), default=True)
@@ -146,7 +150,7 @@ class Case(models.Model):
     escalation_count = models.PositiveSmallIntegerField(_("上移次数"), default=0)
     duplicate_count = models.PositiveIntegerField(_("并单数"), default=0)
     merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="merged_cases", verbose_name=_("并入"))
+                                    related_name="merged_cases", verbose_name=_("并入"), db_index=False)
     version = models.PositiveIntegerField(default=1)
 
     class Meta:

@@ -204,8 +204,8 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
     if user is None:
         raise Open311Error(403, "api_key is missing or invalid")
     code = request.POST.get("service_code", "").strip()
-    category = _services_qs().filter(code=code).first()
-    if category is None:
+    category = services.CATEGORIES_BY_CODE.get().get(code)
+    if category is None or category.depth != 3:
         raise Open311Error(400, "service_code is missing or unknown")
     lat, lng = _float(request, "lat"), _float(request, "long")
     address_id = request.POST.get("address_id", "").strip()

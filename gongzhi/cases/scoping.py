@@ -11,20 +11,17 @@ from gongzhi.core import scope
 from .models import Case, CaseFollower
 
 
-def _owned_or_followed(s: scope.Scope) -> Q | None:
-    q = Q()
-    terms = False
-    for prefix in s.area_prefixes(Cap.CASE_VIEW):
-        # Escalated cases are owned by the upper level; they stay visible to it wherever they happened.
-        q |= Q(owner_path__prefix=prefix)
-        terms = True
-    if s.person_id is not None:
-        q |= Q(claimed_by_id=s.person_id) | Q(
-            Exists(CaseFollower.objects.filter(case=OuterRef("pk"), person_id=s.person_id))
-        )
-        terms = True
-    return q if terms else None
+def _claimed_or_followed(s: scope.Scope) -> Q | None:
+    """People also reach the cases they claimed (领单) and those they follow after a merge (并单).
+
+    No clause for the owning level is needed: a case's owner is always an ancestor of (or the same node as) where
+    it happened, so whoever may see the owner's subtree already sees the case by its ``area_path``."""
+    if s.person_id is None:
+        return None
+    return Q(claimed_by_id=s.person_id) | Q(
+        Exists(CaseFollower.objects.filter(case=OuterRef("pk"), person_id=s.person_id))
+    )
 
 
 scope.register(Case, area="area_path", unit="assignee_unit_id", person="reporter_id", cap=Cap.CASE_VIEW,
-               extra=_owned_or_followed)
+               extra=_claimed_or_followed)

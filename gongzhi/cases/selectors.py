@@ -71,7 +71,14 @@ def queue(viewer: Any, key: str, *, now: dt.datetime | None = None, area: Area |
         raise InvalidInput.on("queue", str(_("未知队列")))
     scope = as_scope(viewer)
     now = now or timezone.now()
-    qs = scoped(viewer, Case)
+    # Staff queues filter by where cases happened and which unit holds them: the indexed columns. The per-person
+    # ways in (reported, claimed, followed) are added only by the queues that are about them, so the OR of
+    # scope terms never defeats the indexes on the big lists.
+    staff = _prefix_q("area_path", scope.area_prefixes(Cap.CASE_VIEW))
+    units = scope.unit_ids(Cap.CASE_VIEW)
+    if units:
+        staff = (staff | Q(assignee_unit_id__in=units)) if staff is not None else Q(assignee_unit_id__in=units)
+    qs = Case.objects.filter(staff) if staff is not None else Case.objects.none()
     dispatch = _prefix_q("owner_path", scope.area_prefixes(Cap.CASE_DISPATCH))
     handle_units = scope.unit_ids(Cap.CASE_HANDLE)
     handle_areas = scope.area_prefixes(Cap.CASE_HANDLE)
@@ -90,13 +97,17 @@ def queue(viewer: Any, key: str, *, now: dt.datetime | None = None, area: Area |
         team = _prefix_q("owner_path", handle_areas)
         if team is not None:
             mine |= team & Q(assignee_unit__isnull=True)
-        if scope.person_id:
-            mine |= Q(claimed_by_id=scope.person_id)
         qs = qs.filter(mine, state__in=[S.DISPATCHED, S.IN_PROGRESS, S.REOPENED])
+        if scope.person_id:
+            claimed = Case.objects.filter(claimed_by_id=scope.person_id,
+                                          state__in=[S.DISPATCHED, S.IN_PROGRESS, S.REOPENED])
+            qs = qs | claimed
     elif key == "to_verify":
         qs = qs.filter(verify or nothing, state=S.HANDLED)
     elif key == "claimable":
-        qs = qs.filter(claimable=True, state=S.ACCEPTED)
+        # Claimants (party members, volunteers) see the public pool where they may look, staff or not.
+        pool = _prefix_q("area_path", scope.area_prefixes(Cap.VIEW))
+        qs = Case.objects.filter(pool, claimable=True, state=S.ACCEPTED) if pool is not None else qs.none()
     elif key == "due_soon":
         horizon = workdays.add_work_hours(now, CaseSettings.current().due_soon_hours)
         qs = qs.filter(state__in=[S.DISPATCHED, S.IN_PROGRESS, S.REOPENED], due_at__gte=now, due_at__lte=horizon)
@@ -105,7 +116,7 @@ def queue(viewer: Any, key: str, *, now: dt.datetime | None = None, area: Area |
     elif key == "ledger":
         qs = qs.filter(state__in=list(OPEN_STATES - {S.VERIFIED}))
     elif key == "reported":
-        qs = qs.filter(reporter_id=scope.person_id) if scope.person_id else qs.none()
+        qs = Case.objects.filter(reporter_id=scope.person_id) if scope.person_id else qs.none()
     if area is not None:
         qs = qs.filter(area_path__prefix=area.path)
     if category_code:

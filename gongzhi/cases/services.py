@@ -72,6 +72,14 @@ def _load_rules() -> dict[tuple[int | None, str], tuple[str, int | None]]:
             RoutingRule.objects.values_list("category_id", "area__path", "level", "unit_id")}
 
 
+def _load_categories_by_code() -> dict[str, Category]:
+    return {c.code: c for c in Category.objects.filter(active=True).select_related("parent__parent")}
+
+
+# Read-only category objects by code, for channels that name categories by code (Open311 service codes).
+CATEGORIES_BY_CODE: Snapshot[dict[str, Category]] = Snapshot(_load_categories_by_code)
+
+
 def _load_upper_areas() -> dict[str, int]:
     return dict(Area.objects.filter(depth__lte=_LEVEL_DEPTH["grid"]).values_list("path", "pk"))
 
@@ -177,29 +185,31 @@ def case_submit(
     if scope is not None and not scope.has(Cap.CASE_REPORT):
         raise Forbidden(_("您没有权限执行此操作"))
     now = now or timezone.now()
-    if scope is not None and reporter is None and scope.person_id is not None:
-        reporter = Person.objects.get(pk=int(scope.person_id))
+    reporter_id = reporter.pk if reporter is not None else (scope.person_id if scope is not None else None)
     if area is None:
         if lng is None or lat is None:
             raise InvalidInput.on("area", _("请选择发生地（小区/楼栋）或在地图上标注位置"))
         if not (-180 <= lng <= 180 and -90 <= lat <= 90):
             raise InvalidInput.on("lng", _("坐标超出范围"))
-        grid_id = grid_index().locate(lng, lat)
+        index = grid_index()
+        grid_id = index.locate(lng, lat)
         if grid_id is None:
             raise InvalidInput.on("lng", _("该位置不在任何网格内"))
-        area = Area.objects.only("pk", "path", "kind", "name").get(pk=grid_id)
-    if area.kind not in (AreaKind.GRID, AreaKind.COMPOUND, AreaKind.BUILDING, AreaKind.COMMUNITY):
-        raise InvalidInput.on("area", _("发生地须为社区、网格、小区或楼栋"))
+        area_id, area_path = grid_id, index.paths.get(grid_id) or Area.objects.get(pk=grid_id).path
+    else:
+        if area.kind not in (AreaKind.GRID, AreaKind.COMPOUND, AreaKind.BUILDING, AreaKind.COMMUNITY):
+            raise InvalidInput.on("area", _("发生地须为社区、网格、小区或楼栋"))
+        area_id, area_path = area.pk, area.path
     if kind == CaseKind.MEDIATION and len(parties or []) < 2:
         raise InvalidInput.on("parties", _("矛盾纠纷须至少填写两方当事人"))
     cleaned_photos = _clean_photos(photos)
     phone = normalize_phone(contact_phone, "contact_phone") if contact_phone else ""
-    r = route(category, area.path)
+    r = route(category, area_path)
     response_hours = category.response_hours if category else 4
     case = Case(
         kind=kind, title=(title or "").strip(), description=(description or "").strip(), channel=channel,
-        category=category, reporter=reporter, contact_name=contact_name.strip(), contact_phone=phone,
-        lng=lng, lat=lat, address=address.strip(), area=area, area_path=area.path, level=r.level,
+        category=category, reporter_id=reporter_id, contact_name=contact_name.strip(), contact_phone=phone,
+        lng=lng, lat=lat, address=address.strip(), area_id=area_id, area_path=area_path, level=r.level,
         owner_area_id=_area_id(r.owner_path), owner_path=r.owner_path, assignee_unit_id=r.unit_id,
         priority=category.priority if category else 3, is_public=is_public, created_at=now,
         response_due_at=workdays.add_work_hours(now, response_hours),
@@ -214,7 +224,7 @@ def case_submit(
         ])
     _save_photos(case, cleaned_photos, CasePhoto.Stage.REPORT)
     audit.record(actor=actor, action="cases.case.submit", obj=case,
-                 after={"state": case.state, "title": case.title, "channel": channel, "area": area.pk,
+                 after={"state": case.state, "title": case.title, "channel": channel, "area": area_id,
                         "level": case.level, "category": category.code if category else None})
     return case
 

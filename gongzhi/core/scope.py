@@ -8,6 +8,7 @@ to a member unit, and to a person (so that people see themselves). An object out
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -78,13 +79,30 @@ class Scope:
 ANONYMOUS = Scope(user_id=None)
 
 
+# Scopes by user id for a few seconds: API clients send many requests in a row. A change of grants in this process
+# forgets the entry at once (accounts.services); other processes see it within SCOPE_TTL seconds.
+SCOPE_TTL = 10.0
+_recent: dict[int, tuple[float, Scope]] = {}
+
+
+def forget_scope(user_id: int | None = None) -> None:
+    if user_id is None:
+        _recent.clear()
+    else:
+        _recent.pop(user_id, None)
+
+
 def scope_of(user: Any) -> Scope:
-    """The user's scope, computed once per request (cached on the user object)."""
+    """The user's scope, computed once per request (cached on the user object) and shared for SCOPE_TTL."""
     if user is None or not getattr(user, "is_authenticated", False):
         return ANONYMOUS
     cached = getattr(user, "_gongzhi_scope", None)
     if cached is not None:
         return cached
+    hit = _recent.get(user.pk)
+    if hit is not None and time.monotonic() - hit[0] < SCOPE_TTL:
+        user._gongzhi_scope = hit[1]
+        return hit[1]
     from gongzhi.accounts.models import RoleGrant
     from gongzhi.accounts.roles import POLICIES
     from gongzhi.registry.models import Person
@@ -103,6 +121,9 @@ def scope_of(user: Any) -> Scope:
     person_id = Person.objects.filter(user=user).values_list("pk", flat=True).first()
     scope = Scope(user_id=user.pk, person_id=person_id, grants=grants)
     user._gongzhi_scope = scope
+    if len(_recent) > 10_000:
+        _recent.clear()
+    _recent[user.pk] = (time.monotonic(), scope)
     return scope
 
 

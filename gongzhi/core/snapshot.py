@@ -44,5 +44,11 @@ class Snapshot(Generic[T]):
 
 def invalidate_all() -> None:
     """Tests start from their own database: forget everything."""
+    from gongzhi.accounts.services import forget_tokens
+
+    from .scope import forget_scope
+
     for snap in _all:
         snap.invalidate()
+    forget_scope()
+    forget_tokens()

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import shapely
@@ -28,17 +29,21 @@ class GridIndex:
     ids: np.ndarray  # area ids, aligned with the tree's geometries
     tree: STRtree
     stamp: tuple[int, int]
+    paths: dict[int, str]  # area id → materialized path, so a lookup needs no query to know the ancestors
 
     @classmethod
-    def build(cls, rows: Sequence[tuple[int, dict]], stamp: tuple[int, int] = (0, 0)) -> GridIndex:
-        ids, geoms = [], []
-        for pk, boundary in rows:
+    def build(cls, rows: Sequence[Sequence[Any]], stamp: tuple[int, int] = (0, 0)) -> GridIndex:
+        ids, geoms, paths = [], [], {}
+        for row in rows:
+            pk, boundary = row[0], row[1]
             if boundary:
                 geom = shape(boundary)
                 shapely.prepare(geom)
                 ids.append(pk)
                 geoms.append(geom)
-        return cls(ids=np.asarray(ids, dtype=np.int64), tree=STRtree(geoms), stamp=stamp)
+                if len(row) > 2:
+                    paths[pk] = row[2]
+        return cls(ids=np.asarray(ids, dtype=np.int64), tree=STRtree(geoms), stamp=stamp, paths=paths)
 
     def locate(self, lng: float, lat: float) -> int | None:
         """The id of the grid containing the point, or ``None`` outside every grid."""
@@ -84,7 +89,7 @@ def grid_index() -> GridIndex:
     with _lock:
         stamp = _grid_stamp()
         if _index is None or _index.stamp != stamp:
-            rows = Area.objects.filter(kind=AreaKind.GRID, boundary__isnull=False).values_list("pk", "boundary")
+            rows = Area.objects.filter(kind=AreaKind.GRID, boundary__isnull=False).values_list("pk", "boundary", "path")
             _index = GridIndex.build(list(rows), stamp)
         _checked_at = now
         return _index

@@ -283,6 +283,10 @@ def person_create(*, actor: Any, area: Area, name: str, phone: str = "", id_numb
     person = Person(area=area, is_vulnerable=is_vulnerable, user=user, **values)
     validate(person)
     person.save()
+    if user is not None:
+        from gongzhi.core.scope import forget_scope
+
+        forget_scope(user.pk)  # their scope now includes their own person
     audit.record(actor=actor, action="registry.person.create", obj=person,
                  after=audit.snapshot(person, PERSON_FIELDS), reason=reason)
     return person
