@@ -138,3 +138,35 @@ def test_public_cases_hide_nothing_but_are_only_the_public_ones(cast: Cast, pipe
     report(cast, "私密问题", is_public=False)
     assert [c.pk for c in selectors.public_cases(cast.community)] == [public.pk]
     assert Category.objects.filter(depth=1).count() == 14
+
+
+def test_the_daily_rollup_always_equals_a_full_count(cast: Cast, pipeline) -> None:
+    """Every kind of change keeps the rollup equal to counting the cases; a rebuild gives the same rows."""
+    from gongzhi.cases import rollup
+    from gongzhi.cases.models import Case, CaseStat
+
+    day = at(2026, 11, 2, 9, 0)
+    walk(cast, pipeline, report(cast, "a", when=day), when=day)
+    walk(cast, pipeline, report(cast, "b", when=day), when=day, rating=Rating.DISSATISFIED)
+    walk(cast, pipeline, report(cast, "c", when=day), when=day, escalate=True, late=True)
+    rejected = report(cast, "d", when=day)
+    cases.transition(actor=cast.alice, case=rejected, name="reject", reason="不属于受理范围")
+    first = cases.transition(actor=cast.alice, case=report(cast, "e", when=day), name="accept",
+                             category=pipeline["property"])
+    cases.transition(actor=cast.alice, case=report(cast, "f", when=day), name="merge", into=first, reason="重复")
+    late = cases.transition(actor=cast.alice, case=first, name="dispatch", unit=pipeline["unit"], now=day)
+    cases.mark_overdue(now=at(2026, 11, 30, 9, 0))
+    ext = cases.extension_request(actor=pipeline["hank"], case=Case.objects.get(pk=late.pk), days=5, reason="等待配件")
+    cases.extension_decide(actor=cast.alice, extension=ext, approve=True, now=at(2026, 11, 3, 9, 0))
+    report(cast, "g", area=cast.grid3, when=at(2026, 11, 5, 23, 30))  # late evening: still its local day
+
+    from gongzhi.cases.selectors import _aggregate
+
+    counted = _aggregate(Case.objects.exclude(state="merged"))
+    summed = rollup.totals(cast.city.path, dt.date(2026, 1, 1), dt.date(2026, 12, 31))
+    assert summed == counted and summed["received"] == 6 and summed["closed"] == 2
+    incremental = sorted(CaseStat.objects.values_list("day", "street_path", "received", "closed", "open_cases"))
+    rollup.rebuild()
+    assert sorted(CaseStat.objects.values_list("day", "street_path", "received", "closed", "open_cases")) == \
+        incremental
+    assert {d for d, *_ in incremental} == {dt.date(2026, 11, 2), dt.date(2026, 11, 5)}

@@ -17,6 +17,7 @@ from gongzhi.core import workdays
 from gongzhi.core.models import AuditEntry
 from gongzhi.registry.models import Area, AreaKind, MemberUnit, Person
 
+from . import rollup
 from .models import Case, Category, Channel, Rating
 from .workflow import State
 
@@ -109,6 +110,7 @@ def load(*, size: str, seed: int, today: dt.date, progress: Callable[[str, float
                 area_path=case.area_path, after={"state": state} if state else None, reason=reason,
             ))
     AuditEntry.objects.bulk_create(entries, batch_size=5000)
+    rollup.rebuild()
     progress("诉求", 0.95)
     return {"cases": len(cases)}
 

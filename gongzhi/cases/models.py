@@ -310,3 +310,39 @@ class CaseSettings(models.Model):
     def current(cls) -> CaseSettings:
         obj, _created = cls.objects.get_or_create(pk=1)
         return obj
+
+
+class CaseStat(models.Model):
+    """Daily figures per street (G1), kept up to date by the case actions in the same transaction as each change,
+    so a district's or the city's figures add up a few thousand rows instead of scanning millions of cases.
+
+    A case counts on the day it was received (local time), under the street it happened in, with the measures of
+    its current state; each action adds the difference its change makes (see :mod:`gongzhi.cases.rollup`)."""
+
+    day = models.DateField()
+    street_path = models.CharField(max_length=16)
+    received = models.IntegerField(default=0)
+    accepted = models.IntegerField(default=0)
+    accepted_in_time = models.IntegerField(default=0)
+    closed = models.IntegerField(default=0)
+    closed_on_time = models.IntegerField(default=0)
+    resolved = models.IntegerField(default=0)
+    rated = models.IntegerField(default=0)
+    satisfied = models.IntegerField(default=0)
+    basic = models.IntegerField(default=0)
+    reopened = models.IntegerField(default=0)
+    open_cases = models.IntegerField(default=0)
+    overdue_open = models.IntegerField(default=0)
+    closed_grid = models.IntegerField(default=0)
+    closed_community = models.IntegerField(default=0)
+    closed_street = models.IntegerField(default=0)
+    closed_district = models.IntegerField(default=0)
+    closed_city = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "street_path"], name="casestat_day_street")]
+        indexes = [models.Index(fields=["street_path", "day"], name="casestat_street_day_idx",
+                                opclasses=["varchar_pattern_ops", ""])]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.street_path}"

@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import Substr
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -18,7 +18,8 @@ from gongzhi.core.errors import InvalidInput
 from gongzhi.core.scope import as_scope, get_scoped, scoped
 from gongzhi.registry.models import Area, MemberUnit
 
-from .models import Case, CaseSettings, Rating
+from . import rollup
+from .models import Case, CaseSettings, CaseStat
 from .workflow import OPEN_STATES, State
 
 S = State
@@ -275,27 +276,10 @@ class Figures:
 
 
 def _measures() -> dict[str, Any]:
-    closed = Q(state=S.CLOSED)
-    measures: dict[str, Any] = {
-        "received": Count("pk"),
-        "accepted": Count("pk", filter=Q(accepted_at__isnull=False)),
-        "accepted_in_time": Count("pk", filter=Q(accepted_at__lte=F("response_due_at"))),
-        "closed": Count("pk", filter=closed),
-        "closed_on_time": Count("pk", filter=closed & Q(closed_on_time=True)),
-        "resolved": Count("pk", filter=closed & Q(resolved=True)),
-        "rated": Count("pk", filter=~Q(rating="")),
-        "satisfied": Count("pk", filter=Q(rating=Rating.SATISFIED)),
-        "basic": Count("pk", filter=Q(rating=Rating.BASIC)),
-        "reopened": Count("pk", filter=closed & Q(reopen_count__gt=0)),
-        "open_cases": Count("pk", filter=Q(state__in=list(OPEN_STATES))),
-        "overdue_open": Count("pk", filter=Q(state__in=list(OPEN_STATES), overdue_at__isnull=False)),
-    }
-    for level in LEVEL_NAMES:
-        measures[f"closed_{level}"] = Count("pk", filter=closed & Q(closed_level=level))
-    return measures
+    return rollup.measure_expressions()
 
 
-LEVEL_NAMES = ("grid", "community", "street", "district", "city")
+LEVEL_NAMES = rollup.LEVELS
 
 
 def _aggregate(qs: QuerySet[Case]) -> Any:
@@ -321,9 +305,13 @@ def _figures_from(row: Any, area: Area | None, start: dt.date, end: dt.date) -> 
 
 
 def figures(viewer: Any, area: Area, start: dt.date, end: dt.date) -> Figures:
-    """The G1 figures for cases that happened in ``area``'s subtree and were received in [start, end]."""
+    """The G1 figures for cases that happened in ``area``'s subtree and were received in [start, end].
+
+    Streets and above add up the daily rollup (:mod:`.rollup`); communities and below count their cases."""
     area = get_scoped(viewer, Area, area.pk, cap=Cap.CASE_VIEW)
     lo, hi = _period(start, end)
+    if len(area.path) <= rollup.STREET_PATH_LEN:
+        return _figures_from(rollup.totals(area.path, start, end), area, start, end)
     qs = Case.objects.filter(area_path__prefix=area.path, created_at__gte=lo, created_at__lt=hi).exclude(
         state=S.MERGED)
     return _figures_from(_aggregate(qs), area, start, end)
@@ -335,6 +323,15 @@ def figures_by_child(viewer: Any, area: Area, start: dt.date, end: dt.date) -> l
     lo, hi = _period(start, end)
     children = list(Area.objects.filter(path__prefix=area.path, depth=area.depth + 1).order_by("path"))
     width = (area.depth + 1) * Area.steplen
+    empty = {k: 0 for k in _measures()}
+    if width <= rollup.STREET_PATH_LEN:
+        grouped = (
+            CaseStat.objects.filter(street_path__prefix=area.path, day__gte=start, day__lte=end)
+            .annotate(group=Substr("street_path", 1, width)).values("group")
+            .annotate(**{m: Sum(m) for m in rollup.MEASURES}).order_by()
+        )
+        by_path = {row["group"]: row for row in grouped}
+        return [_figures_from(by_path.get(child.path, empty), child, start, end) for child in children]
     rows: Any = (
         Case.objects.filter(area_path__prefix=area.path, created_at__gte=lo, created_at__lt=hi)
         .exclude(state=S.MERGED)
@@ -343,7 +340,6 @@ def figures_by_child(viewer: Any, area: Area, start: dt.date, end: dt.date) -> l
         .annotate(**_measures())
     )
     by_group = {row["group"]: row for row in rows}
-    empty = {k: 0 for k in _measures()}
     return [_figures_from(by_group.get(child.path, empty), child, start, end) for child in children]
 
 

@@ -26,7 +26,7 @@ from gongzhi.core.writes import validate
 from gongzhi.registry.geo import grid_index
 from gongzhi.registry.models import Area, AreaKind, MemberUnit, PartyMember, Person, PostKind, StaffPost
 
-from . import notify
+from . import notify, rollup
 from .models import (
     LEVELS,
     Case,
@@ -218,6 +218,7 @@ def case_submit(
     validate(case, exclude=["owner_area", "area", "category", "reporter", "assignee_unit", "claimed_by",
                             "merged_into"])
     case.save()
+    rollup.add(case)
     if kind == CaseKind.MEDIATION:
         Mediation.objects.create(case=case, parties=[
             {"name": str(p.get("name", ""))[:50], "role": str(p.get("role", ""))[:20]} for p in parties or []
@@ -442,12 +443,13 @@ def transition(
         tell_dispatcher = True
 
     before = audit.snapshot(case, [Case._meta.get_field(k).name for k in changes])
-    updated = Case.objects.filter(pk=case.pk, version=version, state=case.state).update(
-        version=F("version") + 1, **changes
-    )
-    if updated != 1:
-        raise Conflict(_("该诉求已被他人处理或当前状态不能执行此操作，请刷新后重试"))
-    case.refresh_from_db()
+    with rollup.track(case):
+        updated = Case.objects.filter(pk=case.pk, version=version, state=case.state).update(
+            version=F("version") + 1, **changes
+        )
+        if updated != 1:
+            raise Conflict(_("该诉求已被他人处理或当前状态不能执行此操作，请刷新后重试"))
+        case.refresh_from_db()
     for step in after_save:
         step()
     after = audit.snapshot(case, list(before))
@@ -511,12 +513,13 @@ def extension_decide(*, actor: Any, extension: Extension, approve: bool, reason:
     if not claimed:
         raise Conflict(_("该延期申请已处理"))
     before = {"due_at": case.due_at}
-    if approve and case.due_at is not None:
-        new_due = workdays.add_workdays(case.due_at, extension.days)
-        Case.objects.filter(pk=case.pk).update(
-            due_at=new_due, overdue_at=None if new_due > now else case.overdue_at, version=F("version") + 1
-        )
-    case.refresh_from_db()
+    with rollup.track(case):
+        if approve and case.due_at is not None:
+            new_due = workdays.add_workdays(case.due_at, extension.days)
+            Case.objects.filter(pk=case.pk).update(
+                due_at=new_due, overdue_at=None if new_due > now else case.overdue_at, version=F("version") + 1
+            )
+        case.refresh_from_db()
     extension.refresh_from_db()
     audit.record(actor=actor, action="cases.extension.decide", obj=case, before=before,
                  after={"due_at": case.due_at, "approved": approve}, reason=reason)
@@ -578,9 +581,11 @@ def mark_overdue(now: dt.datetime | None = None) -> int:
     candidates = Case.objects.filter(state__in=running, due_at__lt=now, overdue_at__isnull=True)
     for case_id in candidates.values_list("pk", flat=True)[:5000].iterator():
         with transaction.atomic():
-            if not Case.objects.filter(pk=case_id, overdue_at__isnull=True, due_at__lt=now).update(overdue_at=now):
-                continue  # another worker got there first
             case = Case.objects.get(pk=case_id)
+            with rollup.track(case):
+                if not Case.objects.filter(pk=case_id, overdue_at__isnull=True, due_at__lt=now).update(overdue_at=now):
+                    continue  # another worker got there first
+                case.refresh_from_db()
             audit.record(actor=None, action="cases.case.overdue", obj=case, after={"overdue_at": now})
             notify.notify(_handler_users(case) + _users_with(Cap.CASE_DISPATCH, path=case.owner_path), case.pk,
                           _("诉求 {number} 已超期").format(number=case.number))
