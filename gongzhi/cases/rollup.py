@@ -112,7 +112,7 @@ LEVELS = ("grid", "community", "street", "district", "city")
 
 def rebuild() -> int:
     """Recount every row from the cases in one grouped query (after bulk loads, or to repair)."""
-    rows = (
+    rows: Any = (
         Case.objects.exclude(state=State.MERGED)
         .annotate(day=TruncDate("created_at", tzinfo=workdays.TZ), street=Substr("area_path", 1, STREET_PATH_LEN))
         .values("day", "street")
