@@ -7,6 +7,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include("gongzhi.api.urls")),
+    path("cases/", include("gongzhi.cases.urls")),
     path("councils/", include("gongzhi.councils.urls")),
     path("open311/v2/", include("gongzhi.cases.open311")),
     path("", include("gongzhi.web.urls")),

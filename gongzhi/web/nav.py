@@ -1,9 +1,54 @@
+"""The navigation shell: which entries a user sees depends on their capabilities (one table, here)."""
+
 from __future__ import annotations
 
 from typing import Any
 
 from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+from gongzhi.accounts.roles import Cap
+from gongzhi.core.scope import scope_of
+
+# (group, label, url name, capability needed; None = any signed-in user, "person" = has a Person)
+ENTRIES: list[tuple[Any, Any, str, str | None]] = [
+    ("", _("首页"), "web:home", None),
+    (_("民情流水线"), _("工作台"), "cases:workbench", Cap.CASE_VIEW),
+    (_("民情流水线"), _("我要反映"), "cases:report", Cap.CASE_REPORT),
+    (_("民情流水线"), _("我的诉求"), "cases:mine", "person"),
+    (_("民情流水线"), _("诉求统计"), "cases:figures", Cap.CASE_VIEW),
+    (_("联席会议"), _("议事协商"), "councils:index", Cap.VIEW),
+    (_("组织体系"), _("区域"), "web:areas", Cap.VIEW),
+    (_("组织体系"), _("党组织"), "web:orgs", Cap.VIEW),
+    (_("组织体系"), _("驻区单位"), "web:units", Cap.VIEW),
+    (_("组织体系"), _("人员"), "web:people", Cap.VIEW_PEOPLE),
+    (_("组织体系"), _("结对共建"), "web:pairings", Cap.VIEW),
+    (_("组织体系"), _("草根组织"), "web:groups", Cap.VIEW),
+    (_("组织体系"), _("导入导出"), "web:transfer", Cap.IMPORT),
+    (_("接口"), _("API 文档"), "api-docs", Cap.VIEW_PEOPLE),
+]
 
 
 def nav_for(request: HttpRequest) -> list[dict[str, Any]]:
-    return []
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return []
+    scope = scope_of(user)
+    items = []
+    for group, label, name, cap in ENTRIES:
+        if cap == "person":
+            if scope.person_id is None:
+                continue
+        elif cap is not None and not scope.has(cap):
+            continue
+        try:
+            url = reverse(name)
+        except NoReverseMatch:
+            continue  # a module not installed
+        items.append({"group": group, "label": label, "url": url, "active": False})
+    # The entry whose address is the longest prefix of this page's is the active one (/cases/ vs /cases/figures/).
+    matches = [i for i in items if request.path == i["url"] or (i["url"] != "/" and request.path.startswith(i["url"]))]
+    if matches:
+        max(matches, key=lambda i: len(i["url"]))["active"] = True
+    return items

@@ -1,5 +1,432 @@
-from django.http import HttpRequest, HttpResponse
+"""Server-rendered pages for the registry (组织体系) and the dashboard. Views are thin: parse, fetch through the
+scope, call the module's actions or selectors, render."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from gongzhi.accounts.roles import Cap
+from gongzhi.core import audit
+from gongzhi.core.errors import DomainError, NotFound
+from gongzhi.core.scope import get_scoped, scope_of, scoped
+from gongzhi.registry import selectors
+from gongzhi.registry import services as registry
+from gongzhi.registry.models import (
+    Area,
+    AreaKind,
+    GrassrootsGroup,
+    GroupOutcome,
+    MemberUnit,
+    OrgLevel,
+    Pairing,
+    PairingKind,
+    PartyOrganisation,
+    Person,
+    Sector,
+)
+from gongzhi.registry.presenters import personal_numbers
+
+from .pages import bar_chart, boundary_svg, form_errors, paginate, pie_chart
 
 
+class LoginView(auth_views.LoginView):
+    template_name = "web/login.html"
+    redirect_authenticated_user = True
+
+
+class LogoutView(auth_views.LogoutView):
+    pass
+
+
+def _not_found(fn: Any) -> Any:
+    """Scope misses are 404s on pages too."""
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return fn(request, *args, **kwargs)
+        except NotFound:
+            raise Http404 from None
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+def _area_filter(request: HttpRequest) -> Area | None:
+    raw = request.GET.get("area", "")
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise Http404
+    return get_scoped(request.user, Area, int(raw))
+
+
+# ---------------------------------------------------------------------------------------- dashboard
+
+
+@login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("gongzhi")
+    scope = scope_of(request.user)
+    roots = list(selectors.area_roots(request.user))
+    if not scope.has(Cap.VIEW_PEOPLE) or not roots:
+        return render(request, "web/home_resident.html", {"roots": roots})
+    root = roots[0]
+    cov = selectors.coverage(request.user, root)
+    children = selectors.coverage_by_child(request.user, root) if root.kind != AreaKind.BUILDING else []
+    labels = [c.area.name for c in children]
+    charts = {
+        "coverage": bar_chart(_("党组织覆盖率（按下级区域）"), labels, [
+            (_("小区党组织覆盖率"), [c.compound_rate or 0 for c in children]),
+            (_("非公企业覆盖率"), [c.non_public_rate or 0 for c in children]),
+            (_("社会组织覆盖率"), [c.social_org_rate or 0 for c in children]),
+        ], unit="%"),
+        "levels": pie_chart(_("党组织构成"), [(str(OrgLevel(k).label), v)
+                                            for k, v in sorted(cov.party_orgs_by_level.items())]),
+        "groups": pie_chart(_("草根组织排查处置"), [(str(GroupOutcome(k).label), v)
+                                              for k, v in sorted(cov.grassroots_by_outcome.items())]),
+    }
+    case_figures = None
+    if scope.has(Cap.CASE_VIEW):
+        from gongzhi.cases.selectors import figures
+
+        today = timezone.localdate()
+        case_figures = figures(request.user, root, today - dt.timedelta(days=365), today)
+    return render(request, "web/home.html", {"root": root, "roots": roots, "cov": cov, "charts": charts,
+                                             "case_figures": case_figures})
+
+
+# ---------------------------------------------------------------------------------------- area tree
+
+
+@login_required
+@_not_found
+def areas(request: HttpRequest) -> HttpResponse:
+    q = request.GET.get("q", "").strip()[:50]
+    found = selectors.area_search(request.user, q, limit=50) if q else []
+    roots = list(selectors.area_roots(request.user))
+    return render(request, "web/areas.html", {"roots": roots, "q": q, "found": found})
+
+
+@login_required
+@_not_found
+def area_children(request: HttpRequest, pk: int) -> HttpResponse:
+    area = selectors.area_get(request.user, pk)
+    children = list(selectors.area_children(request.user, area)[:500])
+    return render(request, "web/partials/tree_children.html", {"children": children})
+
+
+@login_required
+@_not_found
+def area_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    area = selectors.area_get(user, pk)
+    children = list(selectors.area_children(user, area)[:200])
+    shapes: list[tuple[dict[str, Any], bool]] = []
+    if area.boundary:
+        shapes.append((area.boundary, True))
+    shapes += [(c.boundary, False) for c in children if c.boundary]
+    cov = selectors.coverage(user, area) if area.kind not in (AreaKind.BUILDING,) else None
+    context = {
+        "area": area,
+        "ancestors": [a for a in selectors.area_ancestors(area) if scoped(user, Area).filter(pk=a.pk).exists()],
+        "children": children,
+        "svg": boundary_svg(shapes),
+        "orgs": scoped(user, PartyOrganisation).filter(area=area).select_related("parent")[:50],
+        "units": scoped(user, MemberUnit).filter(area=area)[:50],
+        "posts": area.posts.filter(until__isnull=True).select_related("person")[:50]
+        if scope_of(user).can(Cap.VIEW_PEOPLE, area_path=area.path) else [],
+        "cov": cov,
+        "trail": audit.entries_for(area, limit=20) if scope_of(user).can(Cap.VIEW_AUDIT, area_path=area.path) else [],
+    }
+    if cov is not None and children and area.kind in (AreaKind.CITY, AreaKind.DISTRICT, AreaKind.STREET):
+        by_child = selectors.coverage_by_child(user, area)
+        context["coverage_chart"] = bar_chart(_("小区党组织覆盖率"), [c.area.name for c in by_child],
+                                              [(_("覆盖率"), [c.compound_rate or 0 for c in by_child])], unit="%")
+    return render(request, "web/area.html", context)
+
+
+# ---------------------------------------------------------------------------------------- organisations, units
+
+
+@login_required
+@_not_found
+def orgs(request: HttpRequest) -> HttpResponse:
+    area = _area_filter(request)
+    qs = scoped(request.user, PartyOrganisation).select_related("area", "parent", "unit")
+    if area:
+        qs = qs.filter(area__path__prefix=area.path)
+    level, sector, q = request.GET.get("level", ""), request.GET.get("sector", ""), request.GET.get("q", "")[:50]
+    if level in OrgLevel.values:
+        qs = qs.filter(level=level)
+    if sector in Sector.values:
+        qs = qs.filter(sector=sector)
+    if q:
+        qs = qs.filter(name__contains=q)
+    page = paginate(request, qs.order_by("area__path", "pk"))
+    return render(request, "web/orgs.html", {"page": page, "area": area, "levels": OrgLevel.choices,
+                                             "sectors": Sector.choices, "level": level, "sector": sector, "q": q})
+
+
+class UnitForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("单位名称"), max_length=150)
+    credit_code = forms.CharField(label=gettext_lazy("统一社会信用代码"), max_length=30)
+    sector = forms.ChoiceField(label=gettext_lazy("类别"), choices=Sector.choices)
+    area = forms.IntegerField(label=gettext_lazy("所在区域"), widget=forms.Select)
+    address = forms.CharField(label=gettext_lazy("地址"), max_length=200, required=False)
+    contact_name = forms.CharField(label=gettext_lazy("联系人"), max_length=50, required=False)
+    contact_phone = forms.CharField(label=gettext_lazy("联系电话"), max_length=30, required=False)
+
+
+@login_required
+@_not_found
+def units(request: HttpRequest) -> HttpResponse:
+    area = _area_filter(request)
+    qs = scoped(request.user, MemberUnit).select_related("area")
+    if area:
+        qs = qs.filter(area__path__prefix=area.path)
+    sector, q = request.GET.get("sector", ""), request.GET.get("q", "")[:50]
+    if sector in Sector.values:
+        qs = qs.filter(sector=sector)
+    if q:
+        qs = qs.filter(Q(name__contains=q) | Q(credit_code__startswith=q.upper()))
+    page = paginate(request, qs.order_by("name", "pk"))
+    rows = [(u, personal_phone(request.user, u)) for u in page.items]
+    return render(request, "web/units.html", {"page": page, "rows": rows, "area": area, "sectors": Sector.choices,
+                                              "sector": sector, "q": q,
+                                              "can_add": scope_of(request.user).has(Cap.EDIT_REGISTRY)})
+
+
+def personal_phone(viewer: Any, unit: MemberUnit) -> str:
+    from gongzhi.registry.presenters import phone_for
+
+    return phone_for(viewer, unit.contact_phone, unit.area.path)
+
+
+def _editable_areas(user: Any, cap: str, kinds: list[str]) -> list[Area]:
+    return list(scoped(user, Area, cap=cap).filter(kind__in=kinds).order_by("path")[:500])
+
+
+@login_required
+@_not_found
+def unit_new(request: HttpRequest) -> HttpResponse:
+    if not scope_of(request.user).has(Cap.EDIT_REGISTRY):
+        raise Http404
+    choices = _editable_areas(request.user, Cap.EDIT_REGISTRY, [AreaKind.COMMUNITY, AreaKind.STREET,
+                                                                 AreaKind.DISTRICT, AreaKind.CITY])
+    form = UnitForm(request.POST or None)
+    form.fields["area"].widget.choices = [(a.pk, f"{a.name}（{a.get_kind_display()}）") for a in choices]
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            area = get_scoped(request.user, Area, data["area"], cap=Cap.EDIT_REGISTRY)
+            unit = registry.unit_create(actor=request.user, area=area, name=data["name"],
+                                        credit_code=data["credit_code"], sector=data["sector"],
+                                        address=data["address"], contact_name=data["contact_name"],
+                                        contact_phone=data["contact_phone"])
+        except DomainError as exc:
+            form_errors(form, exc)
+        else:
+            messages.success(request, _("已登记驻区单位：{name}").format(name=unit.name))
+            return redirect("web:unit", pk=unit.pk)
+    return render(request, "web/form.html", {"form": form, "title": _("登记驻区单位"), "back": "web:units"})
+
+
+@login_required
+@_not_found
+def unit_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    unit = get_scoped(request.user, MemberUnit.objects.select_related("area"), pk)
+    return render(request, "web/unit.html", {
+        "unit": unit, "phone": personal_phone(request.user, unit),
+        "orgs": unit.party_orgs.all()[:20], "covering": unit.covering_orgs.all()[:20],
+        "pairings": scoped(request.user, Pairing).filter(unit=unit).select_related("area")[:50],
+        "posts": unit.org_posts.select_related("organisation", "person")[:50],
+        "trail": audit.entries_for(unit, limit=20),
+    })
+
+
+# ---------------------------------------------------------------------------------------- people
+
+
+class PersonForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("姓名"), max_length=50)
+    area = forms.IntegerField(label=gettext_lazy("居住楼栋/小区"), widget=forms.Select)
+    phone = forms.CharField(label=gettext_lazy("电话"), max_length=30, required=False)
+    id_number = forms.CharField(label=gettext_lazy("身份证号"), max_length=30, required=False)
+    is_vulnerable = forms.BooleanField(label=gettext_lazy("困难/独居群体"), required=False)
+
+
+@login_required
+@_not_found
+def people(request: HttpRequest) -> HttpResponse:
+    area = _area_filter(request)
+    qs = scoped(request.user, Person).select_related("area")
+    if area:
+        qs = qs.filter(area__path__prefix=area.path)
+    q = request.GET.get("q", "").strip()[:50]
+    if q:
+        qs = qs.filter(name__contains=q)
+    page = paginate(request, qs.order_by("area__path", "pk"))
+    rows = [(p, personal_numbers(request.user, p)) for p in page.items]
+    return render(request, "web/people.html", {"page": page, "rows": rows, "area": area, "q": q,
+                                               "can_add": scope_of(request.user).has(Cap.EDIT_PEOPLE)})
+
+
+@login_required
+@_not_found
+def person_new(request: HttpRequest) -> HttpResponse:
+    if not scope_of(request.user).has(Cap.EDIT_PEOPLE):
+        raise Http404
+    choices = _editable_areas(request.user, Cap.EDIT_PEOPLE, [AreaKind.BUILDING, AreaKind.COMPOUND])
+    form = PersonForm(request.POST or None)
+    form.fields["area"].widget.choices = [(a.pk, a.name if a.kind == AreaKind.COMPOUND else
+                                           f"{a.name}（{a.path}）") for a in choices]
+    names = dict(Area.objects.filter(path__in={a.path[:-4] for a in choices}).values_list("path", "name"))
+    form.fields["area"].widget.choices = [(a.pk, f"{names.get(a.path[:-4], '')}{a.name}") for a in choices]
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            area = get_scoped(request.user, Area, data["area"], cap=Cap.EDIT_PEOPLE)
+            person = registry.person_create(actor=request.user, area=area, name=data["name"], phone=data["phone"],
+                                            id_number=data["id_number"] or None,
+                                            is_vulnerable=data["is_vulnerable"])
+        except DomainError as exc:
+            form_errors(form, exc)
+        else:
+            messages.success(request, _("已登记：{name}").format(name=person.name))
+            return redirect("web:person", pk=person.pk)
+    return render(request, "web/form.html", {"form": form, "title": _("登记人员"), "back": "web:people"})
+
+
+@login_required
+@_not_found
+def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    person = get_scoped(request.user, Person.objects.select_related("area"), pk)
+    member = getattr(person, "party_member", None) if hasattr(person, "party_member") else None
+    return render(request, "web/person.html", {
+        "person": person, "numbers": personal_numbers(request.user, person), "member": member,
+        "posts": person.posts.select_related("area")[:20],
+        "ancestors": selectors.area_ancestors(person.area),
+        "trail": audit.entries_for(person, limit=20) if scope_of(request.user).can(
+            Cap.VIEW_AUDIT, area_path=person.area.path) else [],
+    })
+
+
+# ---------------------------------------------------------------------------------------- pairings, groups
+
+
+@login_required
+@_not_found
+def pairings(request: HttpRequest) -> HttpResponse:
+    area = _area_filter(request) or next(iter(selectors.area_roots(request.user)), None)
+    if area is None:
+        raise Http404
+    kind = request.GET.get("kind", "")
+    qs = scoped(request.user, Pairing).filter(area__path__prefix=area.path).select_related(
+        "person", "unit", "organisation", "area", "target_person")
+    if kind in PairingKind.values:
+        qs = qs.filter(kind=kind)
+    page = paginate(request, qs.order_by("kind", "area__path", "pk"))
+    figures = selectors.pairing_figures(request.user, area, timezone.localdate())
+    chart = bar_chart(_("本季度市领导走访（东港：每季度至少1次）"), [v["area"] for v in figures.visits_due],
+                      [(_("走访次数"), [v["visits"] for v in figures.visits_due])])
+    return render(request, "web/pairings.html", {"page": page, "area": area, "kind": kind,
+                                                 "kinds": PairingKind.choices, "figures": figures, "chart": chart})
+
+
+@login_required
+@_not_found
+def pairing_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    pairing = get_scoped(request.user, Pairing.objects.select_related("person", "unit", "organisation", "area"), pk)
+    return render(request, "web/pairing.html", {
+        "pairing": pairing, "commitments": pairing.commitments.prefetch_related("items"),
+        "visits": pairing.visits.order_by("-visited_on")[:50], "trail": audit.entries_for(pairing, limit=20),
+    })
+
+
+@login_required
+@_not_found
+def groups(request: HttpRequest) -> HttpResponse:
+    area = _area_filter(request)
+    qs = scoped(request.user, GrassrootsGroup).select_related("area", "party_org", "instructor")
+    if area:
+        qs = qs.filter(area__path__prefix=area.path)
+    outcome = request.GET.get("outcome", "")
+    if outcome in GroupOutcome.values:
+        qs = qs.filter(outcome=outcome)
+    page = paginate(request, qs.order_by("area__path", "pk"))
+    return render(request, "web/groups.html", {"page": page, "area": area, "outcome": outcome,
+                                               "outcomes": GroupOutcome.choices})
+
+
+# ---------------------------------------------------------------------------------------- Excel in and out
+
+
+
+@login_required
+@_not_found
+def transfer(request: HttpRequest) -> HttpResponse:
+    """Template downloads, imports with a row/column/reason report, and exports."""
+    from gongzhi.registry import excel
+
+    if not scope_of(request.user).has(Cap.IMPORT):
+        raise Http404
+    report = None
+    if request.method == "POST":
+        kind = request.POST.get("kind", "")
+        upload = request.FILES.get("file")
+        if kind not in excel.SHEETS or upload is None:
+            messages.error(request, _("请选择表格类型并上传 .xlsx 文件"))
+        elif upload.size and upload.size > 10 * 1024 * 1024:
+            messages.error(request, _("文件不能超过10MB"))
+        else:
+            report = excel.import_workbook(actor=request.user, kind=kind, data=upload.read())
+            if report.ok:
+                messages.success(request, _("导入成功：{n} 行").format(n=report.created))
+    return render(request, "web/transfer.html", {"sheets": excel.SHEETS, "report": report})
+
+
+@login_required
+@_not_found
+def template_download(request: HttpRequest, kind: str) -> HttpResponse:
+    from gongzhi.registry import excel
+
+    if kind not in excel.SHEETS:
+        raise Http404
+    return _xlsx(excel.template_workbook(kind), f"{kind}-template.xlsx")
+
+
+@login_required
+@_not_found
+def export(request: HttpRequest, kind: str) -> HttpResponse:
+    """Export what the list page shows (same filters), through the scope, masked."""
+    from gongzhi.registry import excel
+
+    if kind not in excel.SHEETS:
+        raise Http404
+    area = _area_filter(request)
+    qs = scoped(request.user, excel.MODELS[kind])
+    if area is not None:
+        qs = qs.filter(path__prefix=area.path) if kind == "areas" else qs.filter(area__path__prefix=area.path)
+    q = request.GET.get("q", "").strip()[:50]
+    if q:
+        qs = qs.filter(name__contains=q)
+    if kind in ("units", "organisations") and request.GET.get("sector") in Sector.values:
+        qs = qs.filter(sector=request.GET["sector"])
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    return _xlsx(excel.export_workbook(viewer=request.user, kind=kind, queryset=qs), f"{kind}-{stamp}.xlsx")
+
+
+def _xlsx(data: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from . import views
+
+app_name = "cases"
+urlpatterns = [
+    path("", views.workbench, name="workbench"),
+    path("report/", views.report, name="report"),
+    path("mine/", views.mine, name="mine"),
+    path("public/", views.public, name="public"),
+    path("figures/", views.figures, name="figures"),
+    path("ledger.xlsx", views.ledger_export, name="ledger"),
+    path("<int:pk>/", views.case_detail, name="case"),
+    path("photos/<int:pk>/", views.photo, name="photo"),
+]

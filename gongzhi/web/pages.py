@@ -1,0 +1,100 @@
+"""Small helpers the server-rendered pages share: bounded pagination, error mapping into forms, chart options."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from gongzhi.core.errors import DomainError
+
+MAX_PAGE = 200
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    number: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+
+def paginate(request: HttpRequest, qs: QuerySet[Any], size: int | None = None) -> Page:
+    """Offset pages, bounded: at most MAX_PAGE pages of ``size`` rows and no COUNT(*) over the table."""
+    size = size or settings.GONGZHI_PAGE_SIZE
+    raw = request.GET.get("page", "1")
+    number = int(raw) if raw.isdigit() and 1 <= int(raw) <= MAX_PAGE else 1
+    offset = (number - 1) * size
+    rows = list(qs[offset: offset + size + 1])
+    return Page(items=rows[:size], number=number, has_next=len(rows) > size)
+
+
+def form_errors(form: forms.Form, error: DomainError) -> None:
+    """Put a domain error's field messages next to the form's fields (unknown fields: on top)."""
+    if not error.fields:
+        form.add_error(None, error.message)
+        return
+    for field, messages in error.fields.items():
+        target = field if field in form.fields else None
+        for message in messages:
+            form.add_error(target, message if target else f"{field}: {message}")
+
+
+def chart(option: dict[str, Any]) -> dict[str, Any]:
+    """An ECharts option, JSON-ready (rendered with json_script; lazy strings made plain)."""
+    return json.loads(json.dumps(option, ensure_ascii=False, default=str))
+
+
+def bar_chart(title: str, labels: list[str], series: list[tuple[str, list[Any]]], unit: str = "") -> dict[str, Any]:
+    return chart({
+        "title": {"text": title, "textStyle": {"fontSize": 14}},
+        "tooltip": {"trigger": "axis"},
+        "legend": {"top": 26, "type": "scroll"},
+        "grid": {"left": 44, "right": 16, "top": 72, "bottom": 56},
+        "xAxis": {"type": "category", "data": labels, "axisLabel": {"rotate": 30 if len(labels) > 6 else 0}},
+        "yAxis": {"type": "value", "name": unit},
+        "color": ["#c0272d", "#2463b8", "#e39d2f", "#1a7f37", "#7a5ab8"],
+        "series": [{"name": name, "type": "bar", "data": data} for name, data in series],
+    })
+
+
+def pie_chart(title: str, pairs: list[tuple[str, int]]) -> dict[str, Any]:
+    return chart({
+        "title": {"text": title, "textStyle": {"fontSize": 14}},
+        "tooltip": {"trigger": "item"},
+        "color": ["#c0272d", "#e39d2f", "#2463b8", "#1a7f37", "#7a5ab8", "#8a8f98", "#d35d62"],
+        "series": [{"type": "pie", "radius": ["30%", "55%"], "top": 24, "avoidLabelOverlap": True,
+                    "label": {"formatter": "{b}\n{c}", "overflow": "break"},
+                    "data": [{"name": n, "value": v} for n, v in pairs]}],
+    })
+
+
+def boundary_svg(geometries: list[tuple[dict[str, Any], bool]], size: int = 400) -> str:
+    """Draw GeoJSON polygons as an inline SVG (no map tiles: intranets are offline). ``(geometry, highlighted)``."""
+    rings: list[tuple[list[list[float]], bool]] = []
+    for geometry, here in geometries:
+        polygons = [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
+        for polygon in polygons:
+            rings += [(ring, here) for ring in polygon]
+    if not rings:
+        return ""
+    xs = [p[0] for ring, _ in rings for p in ring]
+    ys = [p[1] for ring, _ in rings for p in ring]
+    minx, maxx, miny, maxy = min(xs), max(xs), min(ys), max(ys)
+    scale = size / max(maxx - minx, maxy - miny, 1e-9)
+    height = max(40, int((maxy - miny) * scale))
+    paths = []
+    for ring, here in rings:
+        d = " ".join(f"{'M' if i == 0 else 'L'}{(x - minx) * scale:.1f},{(maxy - y) * scale:.1f}"
+                     for i, (x, y) in enumerate(ring))
+        paths.append(f'<path class="{"here" if here else ""}" d="{d} Z"/>')
+    return (f'<svg class="svgmap" viewBox="-2 -2 {size + 4} {height + 4}" xmlns="http://www.w3.org/2000/svg" '
+            f'role="img" data-minx="{minx}" data-maxy="{maxy}" data-scale="{scale}">{"".join(paths)}</svg>')
