@@ -1,4 +1,5 @@
-"""Placeholder: the JSON API (django-ninja) is mounted here at /api/v1/."""
+from django.urls import path
 
+from .main import api
 
-urlpatterns: list = []
+urlpatterns = [path("v1/", api.urls)]

@@ -26,7 +26,7 @@ ENTRIES: list[tuple[Any, Any, str, str | None]] = [
     (_("组织体系"), _("结对共建"), "web:pairings", Cap.VIEW),
     (_("组织体系"), _("草根组织"), "web:groups", Cap.VIEW),
     (_("组织体系"), _("导入导出"), "web:transfer", Cap.IMPORT),
-    (_("接口"), _("API 文档"), "api-docs", Cap.VIEW_PEOPLE),
+    (_("接口"), _("API 文档"), "api:openapi-view", Cap.VIEW_PEOPLE),
 ]
 
 

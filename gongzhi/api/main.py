@@ -1,0 +1,69 @@
+"""The JSON API (R3, item 10): OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs (served locally), bearer
+tokens or the web session, one error shape, bounded keyset pagination. Each module contributes a router."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Field as F
+from ninja import NinjaAPI, Router, Schema
+
+from gongzhi.accounts import services as accounts
+from gongzhi.accounts.models import ApiToken
+from gongzhi.cases.api import router as cases_router
+from gongzhi.core.errors import NotFound
+from gongzhi.registry.api import router as registry_router
+from gongzhi.registry.api import user_of
+
+from . import errors
+from .auth import BearerToken, Session
+
+api = NinjaAPI(
+    title="共治 gongzhi API",
+    version="1",
+    description=(
+        "党建引领城市基层治理平台接口。认证：`Authorization: Bearer <令牌>` 或网页登录会话（需 CSRF）。"
+        "错误统一为 `{\"error\": {\"code\", \"message\", \"fields\"}}`；"
+        "列表用 `limit`（≤200）与 `after` 游标分页。"
+    ),
+    auth=[BearerToken(), Session()],
+    urls_namespace="api",
+)
+errors.install(api)
+
+tokens = Router(tags=["令牌 tokens"])
+
+
+class TokenIn(Schema):
+    name: str = F(..., min_length=1, max_length=100)
+
+
+@tokens.get("/tokens", response=list[dict], summary="我的 API 令牌")
+def token_list(request: HttpRequest) -> list[dict[str, Any]]:
+    user = user_of(request)
+    return [{"id": t.pk, "name": t.name, "prefix": t.prefix, "created_at": t.created_at,
+             "last_used_at": t.last_used_at, "revoked": t.revoked_at is not None}
+            for t in ApiToken.objects.filter(user=user).order_by("-created_at")[:100]]
+
+
+@tokens.post("/tokens", response={201: dict}, summary="新建令牌（密钥只显示这一次）")
+def token_new(request: HttpRequest, payload: TokenIn) -> tuple[int, dict[str, Any]]:
+    user = user_of(request)
+    token, key = accounts.token_create(actor=user, user=user, name=payload.name)
+    return 201, {"id": token.pk, "name": token.name, "key": key}
+
+
+@tokens.delete("/tokens/{token_id}", response={204: None}, summary="吊销令牌")
+def token_delete(request: HttpRequest, token_id: int) -> tuple[int, None]:
+    user = user_of(request)
+    token = ApiToken.objects.filter(pk=token_id, user=user, revoked_at__isnull=True).first()
+    if token is None:
+        raise NotFound("未找到")
+    accounts.token_revoke(actor=user, token=token)
+    return 204, None
+
+
+api.add_router("", registry_router)
+api.add_router("", cases_router)
+api.add_router("", tokens)

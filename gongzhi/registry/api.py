@@ -1,0 +1,591 @@
+"""The registry's part of the JSON API: the area tree, organisations, units, people, pairings, coverage.
+
+Every read goes through the scope; every write through :mod:`.services`; people leave masked (R4)."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from typing import Any, Literal
+
+from django.db.models import Model, Q, QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja import Field, Query, Router, Schema
+
+from gongzhi.accounts.roles import POLICIES
+from gongzhi.core import audit
+from gongzhi.core.errors import InvalidInput, NotFound
+from gongzhi.core.scope import as_scope, get_scoped, scoped
+
+from . import selectors, services
+from .geo import grid_at
+from .models import (
+    Area,
+    AreaKind,
+    CommitmentItem,
+    GrassrootsGroup,
+    MemberUnit,
+    OrgLevel,
+    Pairing,
+    PairingKind,
+    PartyMember,
+    PartyOrganisation,
+    Person,
+    PostKind,
+    Sector,
+)
+from .presenters import personal_numbers, phone_for
+
+router = Router(tags=["组织体系 registry"])
+MAX_LIMIT = 200
+
+
+def user_of(request: HttpRequest) -> Any:
+    auth = getattr(request, "auth", None)
+    return auth if getattr(auth, "is_authenticated", False) else request.user
+
+
+# ------------------------------------------------------------------------------------------ paging
+
+
+def page(qs: QuerySet[Any], limit: int, after: str | None, render: Any) -> dict[str, Any]:
+    """Keyset page over ``pk``: bounded, stable, no COUNT(*)."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput.on("limit", f"须在 1 到 {MAX_LIMIT} 之间")
+    if after:
+        try:
+            last = int(base64.urlsafe_b64decode(after.encode()).decode())
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidInput.on("after", "游标无效") from None
+        qs = qs.filter(pk__gt=last)
+    rows = list(qs.order_by("pk")[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    cursor = base64.urlsafe_b64encode(str(rows[-1].pk).encode()).decode() if more and rows else None
+    return {"items": [render(r) for r in rows], "next": cursor}
+
+
+def area_ref(area: Area) -> dict[str, Any]:
+    return {"id": area.pk, "code": area.code, "name": area.name, "kind": area.kind}
+
+
+def area_out(area: Area) -> dict[str, Any]:
+    return {**area_ref(area), "path": area.path, "depth": area.depth, "households": area.households,
+            "population": area.population, "children": area.numchild, "has_boundary": area.boundary is not None}
+
+
+# ------------------------------------------------------------------------------------------ me
+
+
+@router.get("/me", response=dict, summary="当前用户与角色 Who am I")
+def me(request: HttpRequest) -> dict[str, Any]:
+    user = user_of(request)
+    scope = as_scope(user)
+    areas = Area.objects.in_bulk([g.area_id for g in scope.grants if g.area_id])
+    return {
+        "username": user.get_username(), "person_id": scope.person_id,
+        "roles": [{"role": g.role, "label": str(POLICIES[g.role].role.label),
+                   "area": area_ref(areas[g.area_id]) if g.area_id in areas else None, "unit_id": g.unit_id}
+                  for g in scope.grants],
+    }
+
+
+# ------------------------------------------------------------------------------------------ areas
+
+
+class AreaIn(Schema):
+    parent_id: int | None = Field(None, description="上级节点（市级为空）")
+    name: str = Field(..., min_length=1, max_length=100)
+    code: str = Field(..., min_length=1, max_length=32)
+    kind: Literal["city", "district", "street", "community", "grid", "compound", "building"]
+    households: int = Field(0, ge=0, le=10_000_000)
+    population: int = Field(0, ge=0, le=100_000_000)
+    boundary: dict[str, Any] | None = Field(None, description="GeoJSON Polygon/MultiPolygon (WGS84)")
+
+
+class AreaPatch(Schema):
+    name: str | None = Field(None, min_length=1, max_length=100)
+    households: int | None = Field(None, ge=0, le=10_000_000)
+    population: int | None = Field(None, ge=0, le=100_000_000)
+    boundary: dict[str, Any] | None = None
+    reason: str = Field("", max_length=500)
+
+
+@router.get("/areas/roots", response=list[dict], summary="可见的顶层节点")
+def area_roots(request: HttpRequest) -> list[dict[str, Any]]:
+    return [area_out(a) for a in selectors.area_roots(user_of(request))]
+
+
+@router.get("/areas/search", response=list[dict], summary="按名称或代码搜索")
+def area_search(request: HttpRequest, q: str = Query(..., min_length=1, max_length=50)) -> list[dict[str, Any]]:
+    return [area_out(a) for a in selectors.area_search(user_of(request), q)]
+
+
+@router.get("/areas/locate", response=dict, summary="坐标所在网格 Point → grid")
+def area_locate(request: HttpRequest, lng: float = Query(..., ge=-180, le=180),
+                lat: float = Query(..., ge=-90, le=90)) -> dict[str, Any]:
+    grid = grid_at(lng, lat)
+    if grid is None:
+        raise NotFound("该位置不在任何网格内")
+    grid = get_scoped(user_of(request), Area, grid.pk)
+    return {"grid": area_out(grid), "ancestors": [area_ref(a) for a in selectors.area_ancestors(grid)]}
+
+
+@router.get("/areas/{area_id}", response=dict, summary="节点")
+def area_get(request: HttpRequest, area_id: int) -> dict[str, Any]:
+    area = selectors.area_get(user_of(request), area_id)
+    return {**area_out(area), "boundary": area.boundary}
+
+
+@router.get("/areas/{area_id}/children", response=dict, summary="下级节点")
+def area_children(request: HttpRequest, area_id: int, limit: int = 50, after: str | None = None) -> dict[str, Any]:
+    user = user_of(request)
+    area = selectors.area_get(user, area_id)
+    return page(selectors.area_children(user, area), limit, after, area_out)
+
+
+@router.get("/areas/{area_id}/subtree", response=dict, summary="子树（可按层级筛选）")
+def area_subtree(request: HttpRequest, area_id: int, kinds: str = "", limit: int = 50,
+                 after: str | None = None) -> dict[str, Any]:
+    user = user_of(request)
+    area = selectors.area_get(user, area_id)
+    wanted = [k for k in kinds.split(",") if k]
+    if any(k not in AreaKind.values for k in wanted):
+        raise InvalidInput.on("kinds", "未知层级")
+    return page(selectors.area_subtree(user, area, wanted or None), limit, after, area_out)
+
+
+@router.get("/areas/{area_id}/ancestors", response=list[dict], summary="上级节点")
+def area_ancestors(request: HttpRequest, area_id: int) -> list[dict[str, Any]]:
+    area = selectors.area_get(user_of(request), area_id)
+    return [area_ref(a) for a in selectors.area_ancestors(area)]
+
+
+@router.post("/areas", response={201: dict}, summary="新建节点")
+def area_create(request: HttpRequest, payload: AreaIn) -> tuple[int, dict[str, Any]]:
+    user = user_of(request)
+    parent = selectors.area_get(user, payload.parent_id) if payload.parent_id else None
+    area = services.area_create(actor=user, parent=parent, name=payload.name, code=payload.code, kind=payload.kind,
+                                households=payload.households, population=payload.population,
+                                boundary=payload.boundary)
+    return 201, area_out(area)
+
+
+@router.patch("/areas/{area_id}", response=dict, summary="修改节点")
+def area_update(request: HttpRequest, area_id: int, payload: AreaPatch) -> dict[str, Any]:
+    user = user_of(request)
+    area = selectors.area_get(user, area_id)
+    changes = payload.dict(exclude_unset=True)
+    reason = changes.pop("reason", "")
+    return area_out(services.area_update(actor=user, area=area, changes=changes, reason=reason))
+
+
+@router.get("/areas/{area_id}/coverage", response=dict, summary="党组织覆盖情况 (A2)")
+def area_coverage(request: HttpRequest, area_id: int) -> dict[str, Any]:
+    user = user_of(request)
+    return selectors.coverage(user, selectors.area_get(user, area_id)).as_dict()
+
+
+@router.get("/areas/{area_id}/pairing-figures", response=dict, summary="结对与走访 (A6)")
+def area_pairing_figures(request: HttpRequest, area_id: int, day: dt.date | None = None) -> dict[str, Any]:
+    user = user_of(request)
+    return selectors.pairing_figures(user, selectors.area_get(user, area_id), day or timezone.localdate()).as_dict()
+
+
+# ------------------------------------------------------------------------------------------ units
+
+
+class UnitIn(Schema):
+    area_id: int
+    name: str = Field(..., min_length=1, max_length=150)
+    credit_code: str = Field(..., min_length=1, max_length=30, description="统一社会信用代码 GB 32100")
+    sector: Literal[tuple(Sector.values)]  # type: ignore[valid-type]
+    address: str = Field("", max_length=200)
+    contact_name: str = Field("", max_length=50)
+    contact_phone: str = Field("", max_length=30)
+    staff_count: int = Field(0, ge=0, le=10_000_000)
+
+
+def unit_out(viewer: Any, unit: MemberUnit) -> dict[str, Any]:
+    return {"id": unit.pk, "name": unit.name, "credit_code": unit.credit_code, "sector": unit.sector,
+            "area": area_ref(unit.area), "address": unit.address, "contact_name": unit.contact_name,
+            "contact_phone": phone_for(viewer, unit.contact_phone, unit.area.path), "staff_count": unit.staff_count}
+
+
+def _within(qs: QuerySet[Any], user: Any, area_id: int | None, field: str) -> QuerySet[Any]:
+    if area_id is None:
+        return qs
+    area = selectors.area_get(user, area_id)
+    return qs.filter(**{f"{field}__prefix": area.path})
+
+
+@router.get("/units", response=dict, summary="驻区单位")
+def unit_list(request: HttpRequest, area_id: int | None = None, sector: str = "", q: str = "", limit: int = 50,
+              after: str | None = None) -> dict[str, Any]:
+    user = user_of(request)
+    qs = _within(scoped(user, MemberUnit).select_related("area"), user, area_id, "area__path")
+    if sector:
+        qs = qs.filter(sector=sector)
+    if q:
+        qs = qs.filter(Q(name__contains=q[:50]) | Q(credit_code__startswith=q[:18].upper()))
+    return page(qs, limit, after, lambda u: unit_out(user, u))
+
+
+@router.get("/units/{unit_id}", response=dict)
+def unit_get(request: HttpRequest, unit_id: int) -> dict[str, Any]:
+    user = user_of(request)
+    return unit_out(user, get_scoped(user, MemberUnit.objects.select_related("area"), unit_id))
+
+
+@router.post("/units", response={201: dict})
+def unit_create(request: HttpRequest, payload: UnitIn) -> tuple[int, dict[str, Any]]:
+    user = user_of(request)
+    data = payload.dict()
+    area = selectors.area_get(user, data.pop("area_id"))
+    return 201, unit_out(user, services.unit_create(actor=user, area=area, **data))
+
+
+# ------------------------------------------------------------------------------------------ party organisations
+
+
+class OrgIn(Schema):
+    area_id: int
+    name: str = Field(..., min_length=1, max_length=150)
+    level: Literal[tuple(OrgLevel.values)]  # type: ignore[valid-type]
+    sector: Literal[tuple(Sector.values)] = Sector.COMMUNITY  # type: ignore[valid-type]
+    parent_id: int | None = None
+    unit_id: int | None = None
+    covered_unit_ids: list[int] = Field(default_factory=list, max_length=200)
+    has_joint_committee: bool = False
+    founded_on: dt.date | None = None
+
+
+def org_out(o: PartyOrganisation) -> dict[str, Any]:
+    return {"id": o.pk, "name": o.name, "level": o.level, "sector": o.sector, "area": area_ref(o.area),
+            "parent_id": o.parent_id, "unit_id": o.unit_id, "has_joint_committee": o.has_joint_committee,
+            "founded_on": o.founded_on}
+
+
+@router.get("/organisations", response=dict, summary="党组织")
+def org_list(request: HttpRequest, area_id: int | None = None, level: str = "", sector: str = "", q: str = "",
+             limit: int = 50, after: str | None = None) -> dict[str, Any]:
+    user = user_of(request)
+    qs = _within(scoped(user, PartyOrganisation).select_related("area"), user, area_id, "area__path")
+    if level:
+        qs = qs.filter(level=level)
+    if sector:
+        qs = qs.filter(sector=sector)
+    if q:
+        qs = qs.filter(name__contains=q[:50])
+    return page(qs, limit, after, org_out)
+
+
+@router.get("/organisations/{org_id}", response=dict)
+def org_get(request: HttpRequest, org_id: int) -> dict[str, Any]:
+    return org_out(get_scoped(user_of(request), PartyOrganisation.objects.select_related("area"), org_id))
+
+
+@router.post("/organisations", response={201: dict})
+def org_create(request: HttpRequest, payload: OrgIn) -> tuple[int, dict[str, Any]]:
+    user = user_of(request)
+    org = services.party_org_create(
+        actor=user, area=selectors.area_get(user, payload.area_id), name=payload.name, level=payload.level,
+        sector=payload.sector,
+        parent=get_scoped(user, PartyOrganisation, payload.parent_id) if payload.parent_id else None,
+        unit=get_scoped(user, MemberUnit, payload.unit_id) if payload.unit_id else None,
+        covered_units=[get_scoped(user, MemberUnit, i) for i in payload.covered_unit_ids],
+        has_joint_committee=payload.has_joint_committee, founded_on=payload.founded_on,
+    )
+    return 201, org_out(org)
+
+
+# ------------------------------------------------------------------------------------------ people
+
+
+class PersonIn(Schema):
+    area_id: int = Field(..., description="居住的楼栋或小区")
+    name: str = Field(..., min_length=1, max_length=50)
+    phone: str = Field("", max_length=30)
+    id_number: str | None = Field(None, max_length=30, description="身份证号 GB 11643")
+    is_vulnerable: bool = False
+
+
+class PersonPatch(Schema):
+    name: str | None = Field(None, min_length=1, max_length=50)
+    phone: str | None = Field(None, max_length=30)
+    id_number: str | None = Field(None, max_length=30)
+    area_id: int | None = None
+    is_vulnerable: bool | None = None
+    reason: str = Field("", max_length=500)
+
+
+def person_out(viewer: Any, p: Person) -> dict[str, Any]:
+    return {"id": p.pk, "name": p.name, "gender": p.gender, "birth_year": p.birth_year, "area": area_ref(p.area),
+            "is_vulnerable": p.is_vulnerable, **personal_numbers(viewer, p)}
+
+
+@router.get("/people", response=dict, summary="人员（电话、身份证号按角色脱敏）")
+def person_list(request: HttpRequest, area_id: int | None = None, q: str = "", limit: int = 50,
+                after: str | None = None) -> dict[str, Any]:
+    user = user_of(request)
+    qs = _within(scoped(user, Person).select_related("area"), user, area_id, "area__path")
+    if q:
+        qs = qs.filter(name__contains=q[:50])
+    return page(qs, limit, after, lambda p: person_out(user, p))
+
+
+@router.get("/people/{person_id}", response=dict)
+def person_get(request: HttpRequest, person_id: int) -> dict[str, Any]:
+    user = user_of(request)
+    return person_out(user, get_scoped(user, Person.objects.select_related("area"), person_id))
+
+
+@router.post("/people", response={201: dict})
+def person_create(request: HttpRequest, payload: PersonIn) -> tuple[int, dict[str, Any]]:
+    user = user_of(request)
+    person = services.person_create(actor=user, area=selectors.area_get(user, payload.area_id), name=payload.name,
+                                    phone=payload.phone, id_number=payload.id_number,
+                                    is_vulnerable=payload.is_vulnerable)
+    return 201, person_out(user, person)
+
+
+@router.patch("/people/{person_id}", response=dict)
+def person_update(request: HttpRequest, person_id: int, payload: PersonPatch) -> dict[str, Any]:
+    user = user_of(request)
+    person = get_scoped(user, Person.objects.select_related("area"), person_id)
+    changes = payload.dict(exclude_unset=True)
+    reason = changes.pop("reason", "")
+    if "area_id" in changes:
+        changes["area"] = selectors.area_get(user, changes.pop("area_id"))
+    return person_out(user, services.person_update(actor=user, person=person, changes=changes, reason=reason))
+
+
+class MemberIn(Schema):
+    person_id: int
+    organisation_id: int
+    status: Literal["full", "probationary"] = "full"
+    joined_on: dt.date | None = None
+    work_unit_id: int | None = None
+    is_mobile: bool = False
+    outflow_place: str = Field("", max_length=100)
+    inflow_place: str = Field("", max_length=100)
+    needs_home_study: bool = False
+
+
+def member_out(viewer: Any, m: PartyMember) -> dict[str, Any]:
+    return {"id": m.pk, "person": person_out(viewer, m.person), "organisation_id": m.organisation_id,
+            "status": m.status, "in_service": m.in_service, "work_unit_id": m.work_unit_id,
+            "is_mobile": m.is_mobile, "outflow_place": m.outflow_place, "inflow_place": m.inflow_place,
+            "needs_home_study": m.needs_home_study, "registered": bool(getattr(m, "registrations_count", 0))}
+
+
+@router.get("/party-members", response=dict, summary="党员")
+def member_list(request: HttpRequest, area_id: int | None = None, mobile: bool | None = None, limit: int = 50,
+                after: str | None = None) -> dict[str, Any]:
+    from django.db.models import Count
+
+    user = user_of(request)
+    qs = _within(scoped(user, PartyMember).select_related("person__area"), user, area_id, "person__area__path")
+    if mobile is not None:
+        qs = qs.filter(is_mobile=mobile)
+    qs = qs.annotate(registrations_count=Count("registrations"))
+    return page(qs, limit, after, lambda m: member_out(user, m))
+
+
+@router.post("/party-members", response={201: dict})
+def member_register(request: HttpRequest, payload: MemberIn) -> tuple[int, dict[str, Any]]:
+    user = user_of(request)
+    member = services.party_member_register(
+        actor=user, person=get_scoped(user, Person, payload.person_id),
+        organisation=get_scoped(user, PartyOrganisation, payload.organisation_id), status=payload.status,
+        joined_on=payload.joined_on,
+        work_unit=MemberUnit.objects.filter(pk=payload.work_unit_id).first() if payload.work_unit_id else None,
+        is_mobile=payload.is_mobile, outflow_place=payload.outflow_place, inflow_place=payload.inflow_place,
+        needs_home_study=payload.needs_home_study,
+    )
+    return 201, member_out(user, PartyMember.objects.select_related("person__area").get(pk=member.pk))
+
+
+class PostIn(Schema):
+    person_id: int
+    area_id: int
+    kind: Literal[tuple(PostKind.values)]  # type: ignore[valid-type]
+    grade: str = Field("", max_length=20)
+    since: dt.date | None = None
+
+
+@router.post("/staff-posts", response={201: dict}, summary="任命岗位（社区工作者、网格员…）")
+def post_assign(request: HttpRequest, payload: PostIn) -> tuple[int, dict[str, Any]]:
+    user = user_of(request)
+    post = services.staff_post_assign(actor=user, person=get_scoped(user, Person, payload.person_id),
+                                      kind=payload.kind, area=selectors.area_get(user, payload.area_id),
+                                      grade=payload.grade, since=payload.since)
+    return 201, {"id": post.pk, "kind": post.kind, "area": area_ref(post.area), "person_id": post.person_id}
+
+
+# ------------------------------------------------------------------------------------------ grassroots survey
+
+
+class GroupIn(Schema):
+    area_id: int
+    name: str = Field(..., min_length=1, max_length=100)
+    kind: str = Field(..., min_length=1, max_length=30)
+    member_count: int = Field(0, ge=0, le=1_000_000)
+    party_member_count: int = Field(0, ge=0, le=1_000_000)
+
+
+def group_out(g: GrassrootsGroup) -> dict[str, Any]:
+    return {"id": g.pk, "name": g.name, "kind": g.kind, "area": area_ref(g.area), "member_count": g.member_count,
+            "party_member_count": g.party_member_count, "outcome": g.outcome, "party_org_id": g.party_org_id,
+            "instructor_id": g.instructor_id, "last_surveyed_on": g.last_surveyed_on}
+
+
+@router.get("/grassroots-groups", response=dict, summary="草根组织")
+def group_list(request: HttpRequest, area_id: int | None = None, outcome: str = "", limit: int = 50,
+               after: str | None = None) -> dict[str, Any]:
+    user = user_of(request)
+    qs = _within(scoped(user, GrassrootsGroup).select_related("area"), user, area_id, "area__path")
+    if outcome:
+        qs = qs.filter(outcome=outcome)
+    return page(qs, limit, after, group_out)
+
+
+@router.post("/grassroots-groups", response={201: dict})
+def group_create(request: HttpRequest, payload: GroupIn) -> tuple[int, dict[str, Any]]:
+    user = user_of(request)
+    data = payload.dict()
+    area = selectors.area_get(user, data.pop("area_id"))
+    return 201, group_out(services.grassroots_group_create(actor=user, area=area, **data))
+
+
+# ------------------------------------------------------------------------------------------ pairings
+
+
+class PairingIn(Schema):
+    kind: Literal[tuple(PairingKind.values)]  # type: ignore[valid-type]
+    started_on: dt.date
+    area_id: int | None = None
+    person_id: int | None = None
+    unit_id: int | None = None
+    organisation_id: int | None = None
+    target_person_id: int | None = None
+
+
+class VisitIn(Schema):
+    visited_on: dt.date
+    note: str = Field("", max_length=2000)
+
+
+class CommitmentIn(Schema):
+    title: str = Field(..., min_length=1, max_length=150)
+    signed_on: dt.date
+    items: list[dict[str, Any]] = Field(..., min_length=1, max_length=50)
+
+
+class FulfilIn(Schema):
+    fulfilled_on: dt.date
+    evidence: str = Field(..., min_length=1, max_length=2000)
+
+
+def pairing_out(p: Pairing) -> dict[str, Any]:
+    return {"id": p.pk, "kind": p.kind, "area": area_ref(p.area), "person_id": p.person_id, "unit_id": p.unit_id,
+            "organisation_id": p.organisation_id, "target_person_id": p.target_person_id,
+            "started_on": p.started_on, "ended_on": p.ended_on}
+
+
+@router.get("/pairings", response=dict, summary="结对")
+def pairing_list(request: HttpRequest, area_id: int | None = None, kind: str = "", limit: int = 50,
+                 after: str | None = None) -> dict[str, Any]:
+    user = user_of(request)
+    qs = _within(scoped(user, Pairing).select_related("area"), user, area_id, "area__path")
+    if kind:
+        qs = qs.filter(kind=kind)
+    return page(qs, limit, after, pairing_out)
+
+
+@router.get("/pairings/{pairing_id}", response=dict)
+def pairing_get(request: HttpRequest, pairing_id: int) -> dict[str, Any]:
+    pairing = get_scoped(user_of(request), Pairing.objects.select_related("area"), pairing_id)
+    return {**pairing_out(pairing),
+            "visits": list(pairing.visits.order_by("-visited_on").values("visited_on", "note")[:100]),
+            "commitments": [{"id": c.pk, "title": c.title, "signed_on": c.signed_on,
+                             "items": [{"id": i.pk, "text": i.text, "due_on": i.due_on,
+                                        "fulfilled_on": i.fulfilled_on} for i in c.items.all()]}
+                            for c in pairing.commitments.prefetch_related("items")]}
+
+
+@router.post("/pairings", response={201: dict})
+def pairing_create(request: HttpRequest, payload: PairingIn) -> tuple[int, dict[str, Any]]:
+    user = user_of(request)
+
+    def fetch(model: type[Model], pk: int | None) -> Any:
+        return get_scoped(user, model, pk) if pk else None
+
+    pairing = services.pairing_create(
+        actor=user, kind=payload.kind, started_on=payload.started_on,
+        area=fetch(Area, payload.area_id), person=fetch(Person, payload.person_id),
+        unit=MemberUnit.objects.filter(pk=payload.unit_id).first() if payload.unit_id else None,
+        organisation=PartyOrganisation.objects.filter(pk=payload.organisation_id).first()
+        if payload.organisation_id else None,
+        target_person=fetch(Person, payload.target_person_id),
+    )
+    return 201, pairing_out(pairing)
+
+
+@router.post("/pairings/{pairing_id}/visits", response={201: dict})
+def visit_create(request: HttpRequest, pairing_id: int, payload: VisitIn) -> tuple[int, dict[str, Any]]:
+    user = user_of(request)
+    visit = services.visit_record(actor=user, pairing=get_scoped(user, Pairing, pairing_id),
+                                  visited_on=payload.visited_on, note=payload.note)
+    return 201, {"id": visit.pk, "visited_on": visit.visited_on}
+
+
+@router.post("/pairings/{pairing_id}/commitments", response={201: dict})
+def commitment_create(request: HttpRequest, pairing_id: int, payload: CommitmentIn) -> tuple[int, dict[str, Any]]:
+    user = user_of(request)
+    items = []
+    for i, item in enumerate(payload.items):
+        text = item.get("text")
+        if not isinstance(text, str) or len(text) > 300:
+            raise InvalidInput.on(f"items[{i}].text", "承诺事项须为不超过300字的文字")
+        due = item.get("due_on")
+        try:
+            items.append({"text": text, "due_on": dt.date.fromisoformat(due) if due else None})
+        except (TypeError, ValueError):
+            raise InvalidInput.on(f"items[{i}].due_on", "日期格式应为 2026-12-31") from None
+    commitment = services.commitment_create(actor=user, pairing=get_scoped(user, Pairing, pairing_id),
+                                            title=payload.title, signed_on=payload.signed_on, items=items)
+    return 201, {"id": commitment.pk, "items": list(commitment.items.values("id", "text", "due_on"))}
+
+
+@router.post("/commitment-items/{item_id}/fulfil", response=dict)
+def item_fulfil(request: HttpRequest, item_id: int, payload: FulfilIn) -> dict[str, Any]:
+    user = user_of(request)
+    item = get_scoped(user, CommitmentItem.objects.select_related("commitment__pairing__area"), item_id)
+    item = services.commitment_item_fulfil(actor=user, item=item, fulfilled_on=payload.fulfilled_on,
+                                           evidence=payload.evidence)
+    return {"id": item.pk, "fulfilled_on": item.fulfilled_on}
+
+
+# ------------------------------------------------------------------------------------------ audit
+
+
+AUDITABLE: dict[str, type[Model]] = {
+    "registry.area": Area, "registry.memberunit": MemberUnit, "registry.partyorganisation": PartyOrganisation,
+    "registry.person": Person, "registry.pairing": Pairing, "registry.grassrootsgroup": GrassrootsGroup,
+}
+
+
+def register_auditable(object_type: str, model: type[Model]) -> None:
+    AUDITABLE[object_type] = model
+
+
+@router.get("/audit/{object_type}/{object_id}", response=list[dict], summary="对象的变更记录 (R2)")
+def audit_trail(request: HttpRequest, object_type: str, object_id: int) -> list[dict[str, Any]]:
+    model = AUDITABLE.get(object_type)
+    if model is None:
+        raise NotFound("未找到")
+    obj = get_scoped(user_of(request), model, object_id)  # seeing the object is the permission
+    return [{"at": e.at, "actor": e.actor_name, "action": e.action, "before": e.before, "after": e.after,
+             "reason": e.reason} for e in audit.entries_for(obj)]
