@@ -7,7 +7,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Field as F
-from ninja import NinjaAPI, Router, Schema
+from ninja import NinjaAPI, Router, Schema, Status
 
 from gongzhi.accounts import services as accounts
 from gongzhi.accounts.models import ApiToken
@@ -48,20 +48,20 @@ def token_list(request: HttpRequest) -> list[dict[str, Any]]:
 
 
 @tokens.post("/tokens", response={201: dict}, summary="新建令牌（密钥只显示这一次）")
-def token_new(request: HttpRequest, payload: TokenIn) -> tuple[int, dict[str, Any]]:
+def token_new(request: HttpRequest, payload: TokenIn) -> Status[dict[str, Any]]:
     user = user_of(request)
     token, key = accounts.token_create(actor=user, user=user, name=payload.name)
-    return 201, {"id": token.pk, "name": token.name, "key": key}
+    return Status(201, {"id": token.pk, "name": token.name, "key": key})
 
 
 @tokens.delete("/tokens/{token_id}", response={204: None}, summary="吊销令牌")
-def token_delete(request: HttpRequest, token_id: int) -> tuple[int, None]:
+def token_delete(request: HttpRequest, token_id: int) -> Status[None]:
     user = user_of(request)
     token = ApiToken.objects.filter(pk=token_id, user=user, revoked_at__isnull=True).first()
     if token is None:
         raise NotFound("未找到")
     accounts.token_revoke(actor=user, token=token)
-    return 204, None
+    return Status(204, None)
 
 
 api.add_router("", registry_router)

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from gongzhi.core.errors import InvalidInput, NotFound
 from gongzhi.core.scope import get_scoped
@@ -125,7 +125,7 @@ def _category(code: str | None) -> Category | None:
 
 
 @router.post("/cases", response={201: dict}, summary="反映诉求 Report a case")
-def create_case(request: HttpRequest, payload: CaseIn) -> tuple[int, dict[str, Any]]:
+def create_case(request: HttpRequest, payload: CaseIn) -> Status[dict[str, Any]]:
     user = _user(request)
     area = get_scoped(user, Area, payload.area_id) if payload.area_id else None
     case = services.case_submit(
@@ -133,7 +133,7 @@ def create_case(request: HttpRequest, payload: CaseIn) -> tuple[int, dict[str, A
         lng=payload.lng, lat=payload.lat, address=payload.address, category=_category(payload.category_code),
         kind=payload.kind, parties=payload.parties, is_public=payload.is_public,
     )
-    return 201, _case_out(user, selectors.case_get(user, case.pk), detail=True)
+    return Status(201, _case_out(user, selectors.case_get(user, case.pk), detail=True))
 
 
 @router.get("/cases", response=dict, summary="工作台队列 Workbench queues")
@@ -186,11 +186,11 @@ def move_case(request: HttpRequest, case_id: int, name: str, payload: Transition
 
 
 @router.post("/cases/{case_id}/extensions", response={201: dict}, summary="申请延期 Request an extension")
-def request_extension(request: HttpRequest, case_id: int, payload: ExtensionIn) -> tuple[int, dict[str, Any]]:
+def request_extension(request: HttpRequest, case_id: int, payload: ExtensionIn) -> Status[dict[str, Any]]:
     user = _user(request)
     ext = services.extension_request(actor=user, case=selectors.case_get(user, case_id), days=payload.days,
                                      reason=payload.reason)
-    return 201, {"id": ext.pk, "days": ext.days, "decision": ext.decision}
+    return Status(201, {"id": ext.pk, "days": ext.days, "decision": ext.decision})
 
 
 @router.post("/extensions/{extension_id}/decision", response=dict, summary="审批延期 Decide an extension")

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from gongzhi.accounts.roles import POLICIES
 from gongzhi.core import audit
@@ -163,13 +163,13 @@ def area_ancestors(request: HttpRequest, area_id: int) -> list[dict[str, Any]]:
 
 
 @router.post("/areas", response={201: dict}, summary="新建节点")
-def area_create(request: HttpRequest, payload: AreaIn) -> tuple[int, dict[str, Any]]:
+def area_create(request: HttpRequest, payload: AreaIn) -> Status[dict[str, Any]]:
     user = user_of(request)
     parent = selectors.area_get(user, payload.parent_id) if payload.parent_id else None
     area = services.area_create(actor=user, parent=parent, name=payload.name, code=payload.code, kind=payload.kind,
                                 households=payload.households, population=payload.population,
                                 boundary=payload.boundary)
-    return 201, area_out(area)
+    return Status(201, area_out(area))
 
 
 @router.patch("/areas/{area_id}", response=dict, summary="修改节点")
@@ -239,11 +239,11 @@ def unit_get(request: HttpRequest, unit_id: int) -> dict[str, Any]:
 
 
 @router.post("/units", response={201: dict})
-def unit_create(request: HttpRequest, payload: UnitIn) -> tuple[int, dict[str, Any]]:
+def unit_create(request: HttpRequest, payload: UnitIn) -> Status[dict[str, Any]]:
     user = user_of(request)
     data = payload.dict()
     area = selectors.area_get(user, data.pop("area_id"))
-    return 201, unit_out(user, services.unit_create(actor=user, area=area, **data))
+    return Status(201, unit_out(user, services.unit_create(actor=user, area=area, **data)))
 
 
 # ------------------------------------------------------------------------------------------ party organisations
@@ -287,7 +287,7 @@ def org_get(request: HttpRequest, org_id: int) -> dict[str, Any]:
 
 
 @router.post("/organisations", response={201: dict})
-def org_create(request: HttpRequest, payload: OrgIn) -> tuple[int, dict[str, Any]]:
+def org_create(request: HttpRequest, payload: OrgIn) -> Status[dict[str, Any]]:
     user = user_of(request)
     org = services.party_org_create(
         actor=user, area=selectors.area_get(user, payload.area_id), name=payload.name, level=payload.level,
@@ -297,7 +297,7 @@ def org_create(request: HttpRequest, payload: OrgIn) -> tuple[int, dict[str, Any
         covered_units=[get_scoped(user, MemberUnit, i) for i in payload.covered_unit_ids],
         has_joint_committee=payload.has_joint_committee, founded_on=payload.founded_on,
     )
-    return 201, org_out(org)
+    return Status(201, org_out(org))
 
 
 # ------------------------------------------------------------------------------------------ people
@@ -342,12 +342,12 @@ def person_get(request: HttpRequest, person_id: int) -> dict[str, Any]:
 
 
 @router.post("/people", response={201: dict})
-def person_create(request: HttpRequest, payload: PersonIn) -> tuple[int, dict[str, Any]]:
+def person_create(request: HttpRequest, payload: PersonIn) -> Status[dict[str, Any]]:
     user = user_of(request)
     person = services.person_create(actor=user, area=selectors.area_get(user, payload.area_id), name=payload.name,
                                     phone=payload.phone, id_number=payload.id_number,
                                     is_vulnerable=payload.is_vulnerable)
-    return 201, person_out(user, person)
+    return Status(201, person_out(user, person))
 
 
 @router.patch("/people/{person_id}", response=dict)
@@ -394,7 +394,7 @@ def member_list(request: HttpRequest, area_id: int | None = None, mobile: bool |
 
 
 @router.post("/party-members", response={201: dict})
-def member_register(request: HttpRequest, payload: MemberIn) -> tuple[int, dict[str, Any]]:
+def member_register(request: HttpRequest, payload: MemberIn) -> Status[dict[str, Any]]:
     user = user_of(request)
     member = services.party_member_register(
         actor=user, person=get_scoped(user, Person, payload.person_id),
@@ -404,7 +404,7 @@ def member_register(request: HttpRequest, payload: MemberIn) -> tuple[int, dict[
         is_mobile=payload.is_mobile, outflow_place=payload.outflow_place, inflow_place=payload.inflow_place,
         needs_home_study=payload.needs_home_study,
     )
-    return 201, member_out(user, PartyMember.objects.select_related("person__area").get(pk=member.pk))
+    return Status(201, member_out(user, PartyMember.objects.select_related("person__area").get(pk=member.pk)))
 
 
 class PostIn(Schema):
@@ -416,12 +416,12 @@ class PostIn(Schema):
 
 
 @router.post("/staff-posts", response={201: dict}, summary="任命岗位（社区工作者、网格员…）")
-def post_assign(request: HttpRequest, payload: PostIn) -> tuple[int, dict[str, Any]]:
+def post_assign(request: HttpRequest, payload: PostIn) -> Status[dict[str, Any]]:
     user = user_of(request)
     post = services.staff_post_assign(actor=user, person=get_scoped(user, Person, payload.person_id),
                                       kind=payload.kind, area=selectors.area_get(user, payload.area_id),
                                       grade=payload.grade, since=payload.since)
-    return 201, {"id": post.pk, "kind": post.kind, "area": area_ref(post.area), "person_id": post.person_id}
+    return Status(201, {"id": post.pk, "kind": post.kind, "area": area_ref(post.area), "person_id": post.person_id})
 
 
 # ------------------------------------------------------------------------------------------ grassroots survey
@@ -452,11 +452,11 @@ def group_list(request: HttpRequest, area_id: int | None = None, outcome: str = 
 
 
 @router.post("/grassroots-groups", response={201: dict})
-def group_create(request: HttpRequest, payload: GroupIn) -> tuple[int, dict[str, Any]]:
+def group_create(request: HttpRequest, payload: GroupIn) -> Status[dict[str, Any]]:
     user = user_of(request)
     data = payload.dict()
     area = selectors.area_get(user, data.pop("area_id"))
-    return 201, group_out(services.grassroots_group_create(actor=user, area=area, **data))
+    return Status(201, group_out(services.grassroots_group_create(actor=user, area=area, **data)))
 
 
 # ------------------------------------------------------------------------------------------ pairings
@@ -516,7 +516,7 @@ def pairing_get(request: HttpRequest, pairing_id: int) -> dict[str, Any]:
 
 
 @router.post("/pairings", response={201: dict})
-def pairing_create(request: HttpRequest, payload: PairingIn) -> tuple[int, dict[str, Any]]:
+def pairing_create(request: HttpRequest, payload: PairingIn) -> Status[dict[str, Any]]:
     user = user_of(request)
 
     def fetch(model: type[Model], pk: int | None) -> Any:
@@ -530,19 +530,19 @@ def pairing_create(request: HttpRequest, payload: PairingIn) -> tuple[int, dict[
         if payload.organisation_id else None,
         target_person=fetch(Person, payload.target_person_id),
     )
-    return 201, pairing_out(pairing)
+    return Status(201, pairing_out(pairing))
 
 
 @router.post("/pairings/{pairing_id}/visits", response={201: dict})
-def visit_create(request: HttpRequest, pairing_id: int, payload: VisitIn) -> tuple[int, dict[str, Any]]:
+def visit_create(request: HttpRequest, pairing_id: int, payload: VisitIn) -> Status[dict[str, Any]]:
     user = user_of(request)
     visit = services.visit_record(actor=user, pairing=get_scoped(user, Pairing, pairing_id),
                                   visited_on=payload.visited_on, note=payload.note)
-    return 201, {"id": visit.pk, "visited_on": visit.visited_on}
+    return Status(201, {"id": visit.pk, "visited_on": visit.visited_on})
 
 
 @router.post("/pairings/{pairing_id}/commitments", response={201: dict})
-def commitment_create(request: HttpRequest, pairing_id: int, payload: CommitmentIn) -> tuple[int, dict[str, Any]]:
+def commitment_create(request: HttpRequest, pairing_id: int, payload: CommitmentIn) -> Status[dict[str, Any]]:
     user = user_of(request)
     items = []
     for i, item in enumerate(payload.items):
@@ -556,7 +556,7 @@ def commitment_create(request: HttpRequest, pairing_id: int, payload: Commitment
             raise InvalidInput.on(f"items[{i}].due_on", "日期格式应为 2026-12-31") from None
     commitment = services.commitment_create(actor=user, pairing=get_scoped(user, Pairing, pairing_id),
                                             title=payload.title, signed_on=payload.signed_on, items=items)
-    return 201, {"id": commitment.pk, "items": list(commitment.items.values("id", "text", "due_on"))}
+    return Status(201, {"id": commitment.pk, "items": list(commitment.items.values("id", "text", "due_on"))})
 
 
 @router.post("/commitment-items/{item_id}/fulfil", response=dict)
