@@ -1,0 +1,48 @@
+"""Fill gongzhi/locale/en/LC_MESSAGES/django.po from the tab-separated glossary beside this file.
+
+Run after `manage.py makemessages -l en`: `python gongzhi/locale/translate.py && manage.py compilemessages`.
+Entries missing from the glossary are listed so they can be added; they show in Chinese meanwhile.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PO = HERE / "en" / "LC_MESSAGES" / "django.po"
+GLOSSARY = HERE / "en-glossary.tsv"
+
+
+def main() -> int:
+    glossary = {}
+    for line in GLOSSARY.read_text(encoding="utf-8").splitlines():
+        if "\t" in line:
+            zh, en = line.split("\t", 1)
+            glossary[zh] = en
+    text = PO.read_text(encoding="utf-8")
+    missing = []
+
+    def fill(match: re.Match[str]) -> str:
+        head, body = match.group(1), match.group(2)
+        msgid = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', body))
+        if not msgid:
+            return match.group(0)
+        english = glossary.get(msgid)
+        if english is None:
+            missing.append(msgid)
+            return match.group(0)
+        escaped = english.replace("\\", "\\\\").replace('"', '\\"')
+        return f'{head}msgid {body}msgstr "{escaped}"\n'
+
+    text = re.sub(r'((?:#.*\n)*)msgid ((?:"(?:[^"\\]|\\.)*"\n)+)msgstr ""\n(?!")', fill, text)
+    text = text.replace("#, fuzzy\n", "")
+    PO.write_text(text, encoding="utf-8")
+    for m in missing:
+        print("missing:", m, file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
