@@ -48,9 +48,8 @@ def cast(db) -> Cast:
     return build_cast()
 
 
-@pytest.fixture
-def pipeline(cast: Cast) -> dict[str, Any]:
-    """Cast plus a department (市城管局) with a handler account, and the property-management category."""
+def build_pipeline(cast: Cast) -> dict[str, Any]:
+    """Cast plus a department (市城管局) with a handler, street and district dispatchers, two categories."""
     unit = registry.unit_create(actor=None, area=cast.city, name="市城市管理局", credit_code="91350100M000100Y43",
                                 sector=Sector.ORGAN)
     handler = accounts.user_create(actor=None, username="hank", password=cast.password)
@@ -61,3 +60,8 @@ def pipeline(cast: Cast) -> dict[str, Any]:
     accounts.grant_role(actor=None, user=district_dispatcher, role="dispatcher", area=cast.district)
     return {"unit": unit, "hank": handler, "dora": dispatcher, "dina": district_dispatcher,
             "property": Category.objects.get(code="030602"), "street_order": Category.objects.get(code="030704")}
+
+
+@pytest.fixture
+def pipeline(cast: Cast) -> dict[str, Any]:
+    return build_pipeline(cast)
