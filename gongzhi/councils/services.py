@@ -1,0 +1,250 @@
+"""The councils' write path: councils, members, meetings, and :func:`item_step`, the only mover of an agenda item
+along :mod:`.workflow` — including escalation to the parent council and the answer flowing back down."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from gongzhi.accounts.roles import Cap
+from gongzhi.core import audit
+from gongzhi.core.errors import Conflict, Forbidden, InvalidInput
+from gongzhi.core.permissions import require
+from gongzhi.core.scope import as_scope
+from gongzhi.core.writes import validate
+from gongzhi.registry.models import Area, AreaKind, MemberUnit, Person
+
+from .models import AgendaItem, Council, CouncilMember, Meeting, Source
+from .workflow import STEPS, ItemState, allowed
+
+S = ItemState
+
+
+@transaction.atomic
+def council_create(*, actor: Any, area: Area, name: str, kind: str, cadence: str, procedure: str = "simple",
+                   convener: Person | None = None) -> Council:
+    require(actor, Cap.EDIT_REGISTRY, area_path=area.path)
+    council = Council(area=area, name=(name or "").strip(), kind=kind, cadence=cadence, procedure=procedure,
+                      convener=convener)
+    validate(council)
+    council.save()
+    audit.record(actor=actor, action="councils.council.create", obj=council,
+                 after=audit.snapshot(council, ("name", "kind", "area", "cadence", "procedure", "convener")))
+    return council
+
+
+@transaction.atomic
+def member_add(*, actor: Any, council: Council, role: str, person: Person | None = None,
+               unit: MemberUnit | None = None) -> CouncilMember:
+    require(actor, Cap.EDIT_REGISTRY, area_path=council.area.path)
+    if (person is None) == (unit is None):
+        raise InvalidInput.on("person", _("须指定成员本人或代表单位（二者选一）"))
+    member = CouncilMember(council=council, person=person, unit=unit, role=role)
+    validate(member)
+    member.save()
+    audit.record(actor=actor, action="councils.member.add", obj=council,
+                 after={"person": person.pk if person else None, "unit": unit.pk if unit else None, "role": role})
+    return member
+
+
+@transaction.atomic
+def meeting_schedule(*, actor: Any, council: Council, scheduled_for: dt.datetime, place: str) -> Meeting:
+    require(actor, Cap.EDIT_REGISTRY, area_path=council.area.path)
+    meeting = Meeting(council=council, scheduled_for=scheduled_for, place=(place or "").strip())
+    validate(meeting)
+    meeting.save()
+    audit.record(actor=actor, action="councils.meeting.schedule", obj=meeting,
+                 after={"scheduled_for": scheduled_for, "place": meeting.place})
+    return meeting
+
+
+@transaction.atomic
+def meeting_hold(*, actor: Any, meeting: Meeting, present: list[CouncilMember], minutes: str) -> Meeting:
+    """Record that the meeting took place: who came and the minutes. The council's cadence clock restarts."""
+    council = meeting.council
+    require(actor, Cap.EDIT_REGISTRY, area_path=council.area.path)
+    if meeting.held:
+        raise Conflict(_("该会议已记录召开"))
+    if not minutes.strip():
+        raise InvalidInput.on("minutes", _("请填写会议纪要"))
+    if any(m.council_id != council.pk for m in present):
+        raise InvalidInput.on("present", _("出席人须为本议事组织成员"))
+    meeting.held, meeting.minutes = True, minutes.strip()
+    meeting.save(update_fields=["held", "minutes"])
+    meeting.present.set(present)
+    held_on = timezone.localtime(meeting.scheduled_for).date()
+    if council.last_met_on is None or held_on > council.last_met_on:
+        Council.objects.filter(pk=council.pk).update(last_met_on=held_on)
+    audit.record(actor=actor, action="councils.meeting.hold", obj=meeting,
+                 after={"present": len(present), "minutes": len(meeting.minutes)})
+    return meeting
+
+
+@transaction.atomic
+def item_propose(*, actor: Any, council: Council, title: str, description: str, source: str = Source.MEMBER,
+                 case: Any = None) -> AgendaItem:
+    """提事: residents of the area propose; members and staff propose or bring in a case they could not settle."""
+    scope = as_scope(actor)
+    if actor is not None:
+        if scope.can(Cap.EDIT_REGISTRY, area_path=council.area.path):
+            pass
+        elif scope.can(Cap.VIEW, area_path=council.area.path) or _lives_in(scope.person_id, council.area):
+            source = Source.RESIDENT
+        else:
+            raise Forbidden(_("您没有权限执行此操作"))
+    if source == Source.ESCALATION:
+        raise InvalidInput.on("source", _("上移议题只能由下级议事组织上移产生"))
+    item = AgendaItem(council=council, title=(title or "").strip(), description=(description or "").strip(),
+                      source=Source.CASE if case is not None else source, case=case,
+                      raised_by_id=scope.person_id if actor is not None else None)
+    validate(item, exclude=["raised_by", "case"])
+    item.save()
+    audit.record(actor=actor, action="councils.item.propose", obj=item,
+                 after={"title": item.title, "source": item.source, "council": council.pk})
+    return item
+
+
+def _lives_in(person_id: int | None, area: Area) -> bool:
+    if person_id is None:
+        return False
+    return Person.objects.filter(pk=person_id, area__path__prefix=area.path).exists()
+
+
+LEVEL_ORDER = [AreaKind.BUILDING, AreaKind.COMPOUND, AreaKind.GRID, AreaKind.COMMUNITY, AreaKind.STREET,
+               AreaKind.DISTRICT, AreaKind.CITY]
+
+
+def parent_council(council: Council) -> Council | None:
+    """The council of the nearest ancestor node that has one (东港: 小区 → 社区 → 街道 → 市)."""
+    path = council.area.path
+    ancestors = [path[: i * Area.steplen] for i in range(len(path) // Area.steplen - 1, 0, -1)]
+    candidates = {c.area.path: c for c in Council.objects.filter(area__path__in=ancestors)
+                  .select_related("area").order_by("pk")}
+    for p in ancestors:
+        if p in candidates:
+            return candidates[p]
+    return None
+
+
+@transaction.atomic
+def item_step(*, actor: Any, item: AgendaItem, step: str, expected_version: int | None = None, reason: str = "",
+              meeting: Meeting | None = None, discussion: str = "", decision: str = "", responsible: str = "",
+              deadline: dt.date | None = None, answer: str = "", open_case: bool = False,
+              today: dt.date | None = None) -> AgendaItem:
+    s = STEPS.get(step)
+    if s is None:
+        raise InvalidInput.on("step", _("未知操作"))
+    council = item.council
+    version = expected_version if expected_version is not None else item.version
+    if version != item.version or not allowed(s, council.procedure, item.state):
+        raise Conflict(_("该议题已被他人处理，或按本组织的议事规则现在不能执行此步骤"))
+    require(actor, Cap.EDIT_REGISTRY, area_path=council.area.path)
+    reason = (reason or "").strip()
+    if s.needs_reason and not reason:
+        raise InvalidInput.on("reason", _("请填写理由"))
+    today = today or timezone.localdate()
+    changes: dict[str, Any] = {"state": s.target}
+    after: list[Any] = []
+    if step == "schedule":
+        if meeting is None or meeting.council_id != council.pk:
+            raise InvalidInput.on("meeting", _("请选择本组织的会议"))
+        changes["meeting"] = meeting
+    elif step == "decide":
+        if item.escalated_from_id:
+            raise InvalidInput.on("step", _("下级上移的议题请作答复"))
+        if not decision.strip():
+            raise InvalidInput.on("decision", _("请填写决议内容"))
+        if not responsible.strip():
+            raise InvalidInput.on("responsible", _("请填写责任方"))
+        if deadline is None:
+            raise InvalidInput.on("deadline", _("请填写完成时限"))
+        changes.update(decision=decision.strip(), responsible=responsible.strip()[:100], deadline=deadline,
+                       discussion=discussion.strip(), settled_at=timezone.now())
+        if open_case:
+            after.append(lambda: _open_case(actor, item))
+    elif step == "fail":
+        changes.update(discussion=(discussion or reason).strip())
+    elif step == "escalate":
+        parent = parent_council(council)
+        if parent is None:
+            raise InvalidInput.on("step", _("没有上级议事组织可以上移"))
+        changes.update(escalation_reason=reason, escalation_meeting_id=item.meeting_id)
+        after.append(lambda: _escalate(actor, item, parent, reason))
+    elif step == "answer":
+        if not item.escalated_from_id:
+            raise InvalidInput.on("step", _("只有下级上移的议题需要答复"))
+        if not answer.strip():
+            raise InvalidInput.on("answer", _("请填写答复内容"))
+        changes.update(answer=answer.strip(), settled_at=timezone.now(), discussion=discussion.strip())
+        after.append(lambda: _answer_down(actor, item, answer.strip()))
+    elif step == "complete":
+        changes["done_on"] = today
+    before = audit.snapshot(item, [AgendaItem._meta.get_field(k).name for k in changes])
+    updated = AgendaItem.objects.filter(pk=item.pk, version=version, state=item.state).update(
+        version=F("version") + 1, **changes)
+    if updated != 1:
+        raise Conflict(_("该议题已被他人处理，请刷新后重试"))
+    item.refresh_from_db()
+    for fn in after:
+        fn()
+    audit.record(actor=actor, action=f"councils.item.{step}", obj=item, before=before,
+                 after=audit.snapshot(item, list(before)), reason=reason)
+    return item
+
+
+def _escalate(actor: Any, item: AgendaItem, parent: Council, reason: str) -> None:
+    """议题上移: the parent gets the item with the reason and the minutes attached, pending until it answers."""
+    twin = AgendaItem.objects.create(
+        council=parent, title=item.title, description=item.description, source=Source.ESCALATION,
+        raised_by_id=item.raised_by_id, case_id=item.case_id, escalated_from=item,
+        escalation_reason=reason, escalation_meeting_id=item.meeting_id,
+    )
+    audit.record(actor=actor, action="councils.item.received", obj=twin,
+                 after={"from_council": item.council_id, "reason": reason})
+    from gongzhi.cases.notify import notify
+
+    notify(_staff_of(parent), None, _("「{title}」由{lower}上移，请列入议程并答复").format(
+        title=item.title, lower=item.council.name))
+
+
+def _answer_down(actor: Any, item: AgendaItem, answer: str) -> None:
+    """The answer goes back to the council that escalated, and on down the chain to where the item began."""
+    lower = item.escalated_from
+    people: set[int] = set()
+    while lower is not None:
+        AgendaItem.objects.filter(pk=lower.pk).update(state=S.ANSWERED, answer=answer, settled_at=timezone.now(),
+                                                      version=F("version") + 1)
+        audit.record(actor=actor, action="councils.item.answered", obj=lower, after={"answer": answer[:200]})
+        if lower.raised_by_id:
+            people.add(lower.raised_by_id)
+        lower = lower.escalated_from
+    from gongzhi.cases.notify import notify
+
+    users = list(Person.objects.filter(pk__in=people, user__isnull=False).values_list("user_id", flat=True))
+    notify(users + _staff_of(item.council), None, _("上移议题「{title}」已答复").format(title=item.title))
+
+
+def _staff_of(council: Council) -> list[int]:
+    from gongzhi.accounts.models import RoleGrant
+    from gongzhi.accounts.roles import POLICIES
+
+    roles = [r for r, p in POLICIES.items() if Cap.EDIT_REGISTRY in p.caps]
+    return list(RoleGrant.objects.filter(role__in=roles, area=council.area).values_list("user_id", flat=True))
+
+
+def _open_case(actor: Any, item: AgendaItem) -> None:
+    """A decision that needs doing becomes a case in the pipeline, followed from the item."""
+    from gongzhi.cases.models import Channel
+    from gongzhi.cases.services import case_submit
+
+    area = item.council.area
+    if area.kind not in (AreaKind.COMMUNITY, AreaKind.GRID, AreaKind.COMPOUND, AreaKind.BUILDING):
+        area = Area.objects.filter(path__prefix=area.path, kind=AreaKind.COMMUNITY).order_by("path").first() or area
+    case = case_submit(actor=None, title=item.title[:100], description=f"{item.decision}\n（{item.council.name}决议）",
+                       channel=Channel.MEETING, area=area)
+    AgendaItem.objects.filter(pk=item.pk).update(follow_up_case=case)
