@@ -80,6 +80,10 @@ class CouncilMember(models.Model):
     def __str__(self) -> str:
         return f"{self.person or self.unit} · {self.get_role_display()}"
 
+    @property
+    def display_name(self) -> str:
+        return str(self.person or self.unit)
+
 
 class Meeting(models.Model):
     council = models.ForeignKey(Council, on_delete=models.CASCADE, related_name="meetings")

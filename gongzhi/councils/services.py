@@ -189,9 +189,9 @@ def item_step(*, actor: Any, item: AgendaItem, step: str, expected_version: int 
         version=F("version") + 1, **changes)
     if updated != 1:
         raise Conflict(_("该议题已被他人处理，请刷新后重试"))
-    item.refresh_from_db()
     for fn in after:
         fn()
+    item.refresh_from_db()
     audit.record(actor=actor, action=f"councils.item.{step}", obj=item, before=before,
                  after=audit.snapshot(item, list(before)), reason=reason)
     return item

@@ -1,6 +1,14 @@
 from django.urls import path
 
+from . import views
+
 app_name = "councils"
-urlpatterns: list = [
-    path("", lambda request: __import__("django.http").http.HttpResponse("councils"), name="index"),
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("public/", views.public, name="public"),
+    path("<int:pk>/", views.council_detail, name="council"),
+    path("<int:pk>/ledger.xlsx", views.ledger_xlsx, name="ledger"),
+    path("meetings/<int:pk>/", views.meeting_detail, name="meeting"),
+    path("meetings/<int:pk>/minutes.docx", views.minutes, name="minutes"),
+    path("items/<int:pk>/", views.item_detail, name="item"),
 ]

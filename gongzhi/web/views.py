@@ -101,8 +101,11 @@ def home(request: HttpRequest) -> HttpResponse:
 
         today = timezone.localdate()
         case_figures = figures(request.user, root, today - dt.timedelta(days=365), today)
+    from gongzhi.councils.selectors import overdue_councils
+
+    overdue = overdue_councils(request.user, root, timezone.localdate())[:10]
     return render(request, "web/home.html", {"root": root, "roots": roots, "cov": cov, "charts": charts,
-                                             "case_figures": case_figures})
+                                             "case_figures": case_figures, "overdue_councils": overdue})
 
 
 # ---------------------------------------------------------------------------------------- area tree
