@@ -22,6 +22,8 @@ def main() -> int:
             zh, en = line.split("\t", 1)
             glossary[zh] = en
     text = PO.read_text(encoding="utf-8")
+    # makemessages guesses translations for changed strings ("fuzzy"): drop the guess so the glossary decides.
+    text = re.sub(r'#, fuzzy\n(#\|.*\n)*(msgid (?:".*"\n)+)msgstr (?:".*"\n)+', r'\2msgstr ""\n', text)
     missing = []
 
     def fill(match: re.Match[str]) -> str:
