@@ -20,3 +20,9 @@ class BearerToken(HttpBearer):
 
 class Session(SessionAuth):
     """The web pages' session; unsafe methods need the CSRF token (SessionAuth checks it)."""
+
+
+def user_of(request: HttpRequest) -> Any:
+    """The caller, whether they came with a bearer token or the web session."""
+    auth = getattr(request, "auth", None)
+    return auth if getattr(auth, "is_authenticated", False) else request.user

@@ -14,10 +14,9 @@ from gongzhi.accounts.models import ApiToken
 from gongzhi.cases.api import router as cases_router
 from gongzhi.core.errors import NotFound
 from gongzhi.registry.api import router as registry_router
-from gongzhi.registry.api import user_of
 
 from . import errors
-from .auth import BearerToken, Session
+from .auth import BearerToken, Session, user_of
 
 api = NinjaAPI(
     title="共治 gongzhi API",

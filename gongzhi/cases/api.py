@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 
+from gongzhi.api.auth import user_of
 from gongzhi.core.errors import InvalidInput, NotFound
 from gongzhi.core.scope import get_scoped
 from gongzhi.registry.models import Area, MemberUnit
@@ -26,11 +27,6 @@ from .workflow import TRANSITIONS
 router = Router(tags=["诉求 cases"])
 
 MAX_LIMIT = 200
-
-
-def _user(request: HttpRequest) -> Any:
-    auth = getattr(request, "auth", None)
-    return auth if getattr(auth, "is_authenticated", False) else request.user
 
 
 class CaseIn(Schema):
@@ -126,7 +122,7 @@ def _category(code: str | None) -> Category | None:
 
 @router.post("/cases", response={201: dict}, summary="反映诉求 Report a case")
 def create_case(request: HttpRequest, payload: CaseIn) -> Status[dict[str, Any]]:
-    user = _user(request)
+    user = user_of(request)
     area = get_scoped(user, Area, payload.area_id) if payload.area_id else None
     case = services.case_submit(
         actor=user, title=payload.title, description=payload.description, channel=payload.channel, area=area,
@@ -139,7 +135,7 @@ def create_case(request: HttpRequest, payload: CaseIn) -> Status[dict[str, Any]]
 @router.get("/cases", response=dict, summary="工作台队列 Workbench queues")
 def list_cases(request: HttpRequest, queue: str = "all", area_id: int | None = None, category: str = "",
                q: str = "", limit: int = 50, after: str | None = None) -> dict[str, Any]:
-    user = _user(request)
+    user = user_of(request)
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput.on("limit", f"须在 1 到 {MAX_LIMIT} 之间")
     area = get_scoped(user, Area, area_id) if area_id else None
@@ -152,13 +148,13 @@ def list_cases(request: HttpRequest, queue: str = "all", area_id: int | None = N
 
 @router.get("/cases/{case_id}", response=dict, summary="诉求详情 Case")
 def get_case(request: HttpRequest, case_id: int) -> dict[str, Any]:
-    user = _user(request)
+    user = user_of(request)
     return _case_out(user, selectors.case_get(user, case_id), detail=True)
 
 
 @router.post("/cases/{case_id}/transitions/{name}", response=dict, summary="流转 Move a case")
 def move_case(request: HttpRequest, case_id: int, name: str, payload: TransitionIn) -> dict[str, Any]:
-    user = _user(request)
+    user = user_of(request)
     if name not in TRANSITIONS:
         raise NotFound("未知操作")
     case = selectors.case_get(user, case_id)
@@ -187,7 +183,7 @@ def move_case(request: HttpRequest, case_id: int, name: str, payload: Transition
 
 @router.post("/cases/{case_id}/extensions", response={201: dict}, summary="申请延期 Request an extension")
 def request_extension(request: HttpRequest, case_id: int, payload: ExtensionIn) -> Status[dict[str, Any]]:
-    user = _user(request)
+    user = user_of(request)
     ext = services.extension_request(actor=user, case=selectors.case_get(user, case_id), days=payload.days,
                                      reason=payload.reason)
     return Status(201, {"id": ext.pk, "days": ext.days, "decision": ext.decision})
@@ -195,7 +191,7 @@ def request_extension(request: HttpRequest, case_id: int, payload: ExtensionIn) 
 
 @router.post("/extensions/{extension_id}/decision", response=dict, summary="审批延期 Decide an extension")
 def decide_extension(request: HttpRequest, extension_id: int, payload: DecisionIn) -> dict[str, Any]:
-    user = _user(request)
+    user = user_of(request)
     ext = Extension.objects.filter(pk=extension_id).select_related("case").first()
     if ext is None:
         raise NotFound("未找到")
@@ -206,7 +202,7 @@ def decide_extension(request: HttpRequest, extension_id: int, payload: DecisionI
 
 @router.get("/cases/{case_id}/duplicates", response=list[dict], summary="疑似重复 Likely duplicates")
 def duplicates(request: HttpRequest, case_id: int) -> list[dict[str, Any]]:
-    user = _user(request)
+    user = user_of(request)
     case = selectors.case_get(user, case_id)
     return [{"case": _case_out(user, d.case), "score": d.score, "reasons": d.reasons}
             for d in selectors.suggest_duplicates(user, case)]
@@ -215,7 +211,7 @@ def duplicates(request: HttpRequest, case_id: int) -> list[dict[str, Any]]:
 @router.get("/case-figures", response=dict, summary="诉求统计 Figures (G1)")
 def case_figures(request: HttpRequest, area_id: int, start: dt.date | None = None,
                  end: dt.date | None = None) -> dict[str, Any]:
-    user = _user(request)
+    user = user_of(request)
     end = end or timezone.localdate()
     start = start or end - dt.timedelta(days=365)
     area = get_scoped(user, Area, area_id)

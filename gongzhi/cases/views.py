@@ -18,11 +18,11 @@ from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
 
 from gongzhi.accounts.roles import Cap
-from gongzhi.core.errors import DomainError, NotFound
+from gongzhi.core.errors import DomainError
 from gongzhi.core.scope import get_scoped, scope_of, scoped
 from gongzhi.registry.models import Area, AreaKind, MemberUnit, Sector
 from gongzhi.registry.presenters import phone_for
-from gongzhi.web.pages import bar_chart, boundary_svg, form_errors, pie_chart
+from gongzhi.web.pages import bar_chart, boundary_svg, form_errors, not_found_as_404, pie_chart
 
 from . import selectors, services
 from .models import Case, CaseKind, CasePhoto, Category, Extension, Level, Mediation, Rating
@@ -36,14 +36,7 @@ STEP_LABELS: dict[str, Any] = {
 }
 
 
-def _not_found(fn: Any) -> Any:
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return fn(request, *args, **kwargs)
-        except NotFound:
-            raise Http404 from None
-    wrapper.__name__ = fn.__name__
-    return wrapper
+_not_found = not_found_as_404
 
 
 # ------------------------------------------------------------------------------------------ resident: report

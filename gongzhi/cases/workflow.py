@@ -90,10 +90,6 @@ RUNNING_STATES = frozenset({S.DISPATCHED, S.IN_PROGRESS, S.REOPENED, S.RETURNED,
 FINAL_STATES = frozenset({S.CLOSED, S.REJECTED, S.MERGED})
 
 
-def allowed_from(state: str) -> list[Transition]:
-    return [t for t in TRANSITIONS.values() if state in t.sources]
-
-
 def as_dot() -> str:
     """The graph in Graphviz form, for the documentation page."""
     lines = ["digraph case {"]

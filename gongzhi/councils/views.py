@@ -4,7 +4,6 @@ meetings, escalations waiting), meetings (attendance, minutes, .docx), items (th
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,24 +14,16 @@ from django.utils.translation import gettext as _
 
 from gongzhi.accounts.roles import Cap
 from gongzhi.core import audit
-from gongzhi.core.errors import DomainError, NotFound
+from gongzhi.core.errors import DomainError
 from gongzhi.core.scope import get_scoped, scope_of
 from gongzhi.registry.models import Area
-from gongzhi.web.pages import bar_chart
+from gongzhi.web.pages import bar_chart, not_found_as_404
 
 from . import documents, selectors, services
 from .models import AgendaItem, Council, Meeting
 from .workflow import STEPS, allowed
 
-
-def _not_found(fn: Any) -> Any:
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return fn(request, *args, **kwargs)
-        except NotFound:
-            raise Http404 from None
-    wrapper.__name__ = fn.__name__
-    return wrapper
+_not_found = not_found_as_404
 
 
 def _root(request: HttpRequest) -> Area | None:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 
 from gongzhi.accounts.roles import POLICIES
+from gongzhi.api.auth import user_of
 from gongzhi.core import audit
 from gongzhi.core.errors import InvalidInput, NotFound
 from gongzhi.core.scope import as_scope, get_scoped, scoped
@@ -39,11 +40,6 @@ from .presenters import personal_numbers, phone_for
 
 router = Router(tags=["组织体系 registry"])
 MAX_LIMIT = 200
-
-
-def user_of(request: HttpRequest) -> Any:
-    auth = getattr(request, "auth", None)
-    return auth if getattr(auth, "is_authenticated", False) else request.user
 
 
 # ------------------------------------------------------------------------------------------ paging
@@ -571,19 +567,20 @@ def item_fulfil(request: HttpRequest, item_id: int, payload: FulfilIn) -> dict[s
 # ------------------------------------------------------------------------------------------ audit
 
 
-AUDITABLE: dict[str, type[Model]] = {
-    "registry.area": Area, "registry.memberunit": MemberUnit, "registry.partyorganisation": PartyOrganisation,
-    "registry.person": Person, "registry.pairing": Pairing, "registry.grassrootsgroup": GrassrootsGroup,
-}
+def _auditable() -> dict[str, type[Model]]:
+    from gongzhi.cases.models import Case
+    from gongzhi.councils.models import AgendaItem, Council, Meeting
 
-
-def register_auditable(object_type: str, model: type[Model]) -> None:
-    AUDITABLE[object_type] = model
+    return {
+        "registry.area": Area, "registry.memberunit": MemberUnit, "registry.partyorganisation": PartyOrganisation,
+        "registry.person": Person, "registry.pairing": Pairing, "registry.grassrootsgroup": GrassrootsGroup,
+        "cases.case": Case, "councils.council": Council, "councils.meeting": Meeting, "councils.agendaitem": AgendaItem,
+    }
 
 
 @router.get("/audit/{object_type}/{object_id}", response=list[dict], summary="对象的变更记录 (R2)")
 def audit_trail(request: HttpRequest, object_type: str, object_id: int) -> list[dict[str, Any]]:
-    model = AUDITABLE.get(object_type)
+    model = _auditable().get(object_type)
     if model is None:
         raise NotFound("未找到")
     obj = get_scoped(user_of(request), model, object_id)  # seeing the object is the permission

@@ -9,7 +9,6 @@ from typing import Any
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from gongzhi.accounts.roles import Cap
-from gongzhi.core.errors import NotFound
 from gongzhi.core.scope import as_scope, get_scoped, scoped
 
 from .models import (
@@ -20,7 +19,6 @@ from .models import (
     GroupOutcome,
     MemberUnit,
     Pairing,
-    PairingKind,
     PairingVisit,
     PartyMember,
     PartyOrganisation,
@@ -71,12 +69,6 @@ def area_search(viewer: Any, text: str, limit: int = 20) -> list[Area]:
         return []
     qs = scoped(viewer, Area).filter(Q(code__startswith=text) | Q(name__contains=text))
     return list(qs.order_by("depth", "path")[:limit])
-
-
-def ancestor_of_kind(area: Area, kind: str) -> Area | None:
-    if area.kind == kind:
-        return area
-    return next((a for a in area_ancestors(area) if a.kind == kind), None)
 
 
 # ------------------------------------------------------------------------- coverage (A2)
@@ -296,12 +288,3 @@ def pairing_figures(viewer: Any, area: Area, day: dt.date) -> PairingFigures:
             "met": visits.get(p.pk, 0) >= need,
         })
     return PairingFigures(area, q_start, q_end, by_kind, per_community, visits_due)
-
-
-def leader_pairing_kinds() -> list[str]:
-    return [PairingKind.LEADER_COMMUNITY]
-
-
-def require_area_kind(area: Area, *kinds: str) -> None:
-    if area.kind not in kinds:
-        raise NotFound("未找到")

@@ -16,6 +16,24 @@ from gongzhi.core.errors import DomainError
 MAX_PAGE = 200
 
 
+def not_found_as_404(fn: Any) -> Any:
+    """Pages answer a scope miss (``NotFound``) with Django's 404, like any missing page."""
+    from functools import wraps
+
+    from django.http import Http404
+
+    from gongzhi.core.errors import NotFound
+
+    @wraps(fn)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(request, *args, **kwargs)
+        except NotFound:
+            raise Http404 from None
+
+    return wrapper
+
+
 @dataclass
 class Page:
     items: list[Any]

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 
 from gongzhi.accounts.roles import Cap
 from gongzhi.core import audit
-from gongzhi.core.errors import DomainError, NotFound
+from gongzhi.core.errors import DomainError
 from gongzhi.core.scope import get_scoped, scope_of, scoped
 from gongzhi.registry import selectors
 from gongzhi.registry import services as registry
@@ -38,7 +38,7 @@ from gongzhi.registry.models import (
 )
 from gongzhi.registry.presenters import personal_numbers
 
-from .pages import bar_chart, boundary_svg, form_errors, paginate, pie_chart
+from .pages import bar_chart, boundary_svg, form_errors, not_found_as_404, paginate, pie_chart
 
 
 class LoginView(auth_views.LoginView):
@@ -50,16 +50,7 @@ class LogoutView(auth_views.LogoutView):
     pass
 
 
-def _not_found(fn: Any) -> Any:
-    """Scope misses are 404s on pages too."""
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return fn(request, *args, **kwargs)
-        except NotFound:
-            raise Http404 from None
-    wrapper.__name__ = fn.__name__
-    wrapper.__doc__ = fn.__doc__
-    return wrapper
+_not_found = not_found_as_404
 
 
 def _area_filter(request: HttpRequest) -> Area | None:
