@@ -218,7 +218,6 @@ def case_submit(
     validate(case, exclude=["owner_area", "area", "category", "reporter", "assignee_unit", "claimed_by",
                             "merged_into"])
     case.save()
-    rollup.add(case)
     if kind == CaseKind.MEDIATION:
         Mediation.objects.create(case=case, parties=[
             {"name": str(p.get("name", ""))[:50], "role": str(p.get("role", ""))[:20]} for p in parties or []
@@ -227,6 +226,7 @@ def case_submit(
     audit.record(actor=actor, action="cases.case.submit", obj=case,
                  after={"state": case.state, "title": case.title, "channel": channel, "area": area_id,
                         "level": case.level, "category": category.code if category else None})
+    rollup.add(case)  # last: the day's row stays locked only until the commit that follows
     return case
 
 

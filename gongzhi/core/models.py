@@ -32,6 +32,8 @@ class AuditEntry(models.Model):
         indexes = [
             models.Index(fields=["object_type", "object_id", "at"], name="audit_object_idx"),
             models.Index(fields=["at"], name="audit_at_idx"),
+            # "the newest entry about areas" (the grid index's freshness check) without walking every case's trail
+            models.Index(fields=["object_type", "id"], name="audit_type_id_idx"),
         ]
         ordering = ["-at", "-id"]
 
