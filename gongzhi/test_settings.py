@@ -1,5 +1,8 @@
 """Settings for the test suite: the production settings with test-only speed-ups (never used by a server)."""
 
+import tempfile
+from pathlib import Path
+
 from .settings import *  # noqa: F403
 from .settings import STORAGES
 
@@ -10,5 +13,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # A file, not SQLite's shared in-memory database: tests that act from several threads at once need real locking
 # (WAL + busy timeout) rather than shared-cache table locks.
+# A fresh folder per run, so no -wal/-shm files of an earlier run can linger beside a new database.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
-    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test_gongzhi.sqlite3")}  # noqa: F405
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": str(Path(tempfile.mkdtemp(prefix="gongzhi-test-")) / "test.sqlite3")
+    }
