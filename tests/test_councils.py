@@ -94,7 +94,9 @@ def test_six_steps_require_the_party_proposal_and_public_results_before_completi
     with pytest.raises(Conflict):
         services.item_step(actor=cast.alice, item=item, step="complete")
     item = services.item_step(actor=cast.alice, item=item, step="publish")
+    assert list(selectors.overdue_decisions(council, dt.date(2026, 12, 2))) == [item]  # past its deadline
     item = services.item_step(actor=cast.alice, item=item, step="complete", today=dt.date(2026, 11, 28))
+    assert not selectors.overdue_decisions(council, dt.date(2026, 12, 2)).exists()
     assert item.state == S.DONE and item.done_on == dt.date(2026, 11, 28)
 
 

@@ -59,6 +59,11 @@ def pending_from_below(council: Council) -> QuerySet[AgendaItem]:
         "escalated_from__council").order_by("created_at")
 
 
+def overdue_decisions(council: Council, today: dt.date) -> QuerySet[AgendaItem]:
+    """Decisions past their deadline and not yet carried out (督促落实)."""
+    return council.items.filter(state__in=[S.DECIDED, S.PUBLISHED], deadline__lt=today, done_on__isnull=True)
+
+
 def public_results(area: Area) -> QuerySet[AgendaItem]:
     """结果公开: decisions, their follow-up and answers to escalated items — no names of who raised them."""
     return AgendaItem.objects.filter(council__area__path__prefix=area.path).filter(

@@ -76,6 +76,7 @@ def council_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "members": council.members.select_related("person", "unit"),
         "ledger": selectors.ledger(council)[:200], "meetings": council.meetings.order_by("-scheduled_for")[:50],
         "pending": selectors.pending_from_below(council), "parent": services.parent_council(council),
+        "late": selectors.overdue_decisions(council, today),
         "can_run": can_run, "trail": audit.entries_for(council, limit=20),
     })
 
