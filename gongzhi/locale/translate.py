@@ -22,8 +22,6 @@ def main() -> int:
             zh, en = line.split("\t", 1)
             glossary[zh] = en
     text = PO.read_text(encoding="utf-8")
-    # makemessages guesses translations for changed strings ("fuzzy"): drop the guess so the glossary decides.
-    text = re.sub(r'#, fuzzy\n(#\|.*\n)*(msgid (?:".*"\n)+)msgstr (?:".*"\n)+', r'\2msgstr ""\n', text)
     missing = []
 
     def fill(match: re.Match[str]) -> str:
@@ -34,11 +32,12 @@ def main() -> int:
         english = glossary.get(msgid)
         if english is None:
             missing.append(msgid)
-            return match.group(0)
+            return f"{head}msgid {body}msgstr \"\"\n"
         escaped = english.replace("\\", "\\\\").replace('"', '\\"')
         return f'{head}msgid {body}msgstr "{escaped}"\n'
 
-    text = re.sub(r'((?:#.*\n)*)msgid ((?:"(?:[^"\\]|\\.)*"\n)+)msgstr ""\n(?!")', fill, text)
+    # The glossary is the one source of the English: every entry is (re)written from it, guesses included.
+    text = re.sub(r'((?:#.*\n)*)msgid ((?:"(?:[^"\\]|\\.)*"\n)+)msgstr (?:"(?:[^"\\]|\\.)*"\n)+', fill, text)
     text = text.replace("#, fuzzy\n", "")
     PO.write_text(text, encoding="utf-8")
     for m in missing:
