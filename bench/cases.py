@@ -151,9 +151,10 @@ print(json.dumps({"key": key, "points": pts.round(6).tolist()[:500]}))
     lua_points = "{" + ",".join(f"{{{lng},{lat}}}" for lng, lat in data["points"]) + "}"
     port = _free_port()
     _manage(env, "collectstatic", "--noinput", "-v0")
+    # The production server configuration of `gongzhi up`; GONGZHI_BENCH_SERVER overrides it for experiments.
+    server_args = os.environ.get("GONGZHI_BENCH_SERVER", "--workers 2 --worker-class gthread --threads 4").split()
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "gongzhi.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", "2", "--worker-class", "gthread", "--threads", "4"],
+        [sys.executable, "-m", "gunicorn", "gongzhi.wsgi:application", "--bind", f"127.0.0.1:{port}", *server_args],
         env={**env, "GONGZHI_CONN_MAX_AGE": "600"}, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         import urllib.request
@@ -226,6 +227,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=20)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--keep", action="store_true", help="reuse the database when it already has the cases")
+    parser.add_argument("--intake-only", action="store_true", help="with --keep: skip the read measurements")
     args = parser.parse_args()
     url = os.environ.get("GONGZHI_DATABASE_URL", "")
     if not url.startswith("postgres"):
@@ -235,9 +237,11 @@ def main() -> None:
     data_dir = tempfile.mkdtemp(prefix="gongzhi-bench-")
     print(f"# gongzhi case pipeline benchmark (PostgreSQL, {os.cpu_count()} cores)")
     prepare(url, data_dir, args.cases, args.keep)
-    print(reads(url, data_dir).rstrip())
+    if not args.intake_only:
+        print(reads(url, data_dir).rstrip())
     f = intake(url, data_dir, args.duration, args.connections)
-    print(f"intake (Open311 POST, {args.connections} connections, {args.duration} s, 2 gthread workers): "
+    server = os.environ.get("GONGZHI_BENCH_SERVER", "2 gthread workers × 4 threads")
+    print(f"intake (Open311 POST, {args.connections} connections, {args.duration} s, {server}): "
           f"{f.get('rps')} cases/s, p50 {f.get('50%')}, p90 {f.get('90%')}, p99 {f.get('99%')}, "
           f"errors {f.get('errors', '0')}   (target ≥ 800/s, p99 ≤ 50 ms)")
 
