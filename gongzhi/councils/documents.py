@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+from django.db.models import Count
 from django.utils import timezone
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -87,9 +88,9 @@ def ledger_xlsx(council: Council) -> bytes:
                    item.escalated_to.council.name if hasattr(item, "escalated_to") else "", item.answer])
     meetings = wb.create_sheet("会议列表")
     meetings.append(["会议时间", "地点", "已召开", "议题数"])
-    for m in council.meetings.order_by("-scheduled_for"):
+    for m in council.meetings.annotate(n_items=Count("items")).order_by("-scheduled_for"):
         meetings.append([timezone.localtime(m.scheduled_for).strftime("%Y-%m-%d %H:%M"), m.place,
-                         "是" if m.held else "否", m.items.count()])
+                         "是" if m.held else "否", m.n_items])
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
