@@ -1,5 +1,7 @@
 """Settings for the test suite: the production settings with test-only speed-ups (never used by a server)."""
 
+import atexit
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -15,6 +17,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # (WAL + busy timeout) rather than shared-cache table locks.
 # A fresh folder per run, so no -wal/-shm files of an earlier run can linger beside a new database.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
-    DATABASES["default"]["TEST"] = {  # noqa: F405
-        "NAME": str(Path(tempfile.mkdtemp(prefix="gongzhi-test-")) / "test.sqlite3")
-    }
+    _folder = tempfile.mkdtemp(prefix="gongzhi-test-")
+    atexit.register(shutil.rmtree, _folder, ignore_errors=True)
+    DATABASES["default"]["TEST"] = {"NAME": str(Path(_folder) / "test.sqlite3")}  # noqa: F405
