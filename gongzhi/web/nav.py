@@ -23,6 +23,7 @@ ENTRIES: list[tuple[Any, Any, str, str | None]] = [
     (_("组织体系"), _("党组织"), "web:orgs", Cap.VIEW),
     (_("组织体系"), _("驻区单位"), "web:units", Cap.VIEW),
     (_("组织体系"), _("人员"), "web:people", Cap.VIEW_PEOPLE),
+    (_("组织体系"), _("党员"), "web:members", Cap.VIEW_PEOPLE),
     (_("组织体系"), _("结对共建"), "web:pairings", Cap.VIEW),
     (_("组织体系"), _("草根组织"), "web:groups", Cap.VIEW),
     (_("组织体系"), _("导入导出"), "web:transfer", Cap.IMPORT),

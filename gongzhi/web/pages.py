@@ -75,22 +75,27 @@ def bar_chart(title: str, labels: list[str], series: list[tuple[str, list[Any]]]
     return chart({
         "title": {"text": title, "textStyle": {"fontSize": 14}},
         "tooltip": {"trigger": "axis"},
-        "legend": {"top": 26, "type": "scroll"},
-        "grid": {"left": 44, "right": 16, "top": 72, "bottom": 56},
-        "xAxis": {"type": "category", "data": labels, "axisLabel": {"rotate": 30 if len(labels) > 6 else 0}},
-        "yAxis": {"type": "value", "name": unit},
-        "color": ["#c0272d", "#2463b8", "#e39d2f", "#1a7f37", "#7a5ab8"],
-        "series": [{"name": name, "type": "bar", "data": data} for name, data in series],
+        "legend": {"top": 28, "type": "scroll", "itemWidth": 12, "itemHeight": 8},
+        "grid": {"left": 8, "right": 16, "top": 72, "bottom": 8, "containLabel": True},
+        "xAxis": {"type": "category", "data": labels,
+                  "axisLabel": {"interval": 0, "rotate": 30 if len(labels) > 5 else 0, "color": "#646a73"},
+                  "axisLine": {"lineStyle": {"color": "#c9cdd4"}}, "axisTick": {"show": False}},
+        "yAxis": {"type": "value", "name": unit, **({"max": 100} if unit == "%" else {}),
+                  "splitLine": {"lineStyle": {"color": "#eef0f3"}}, "axisLabel": {"color": "#646a73"}},
+        "color": ["#c0272d", "#e39d2f", "#5b7083", "#1a7f37", "#7a5ab8"],
+        "series": [{"name": name, "type": "bar", "data": data, "barMaxWidth": 28} for name, data in series],
     })
 
 
 def pie_chart(title: str, pairs: list[tuple[str, int]]) -> dict[str, Any]:
     return chart({
         "title": {"text": title, "textStyle": {"fontSize": 14}},
-        "tooltip": {"trigger": "item"},
-        "color": ["#c0272d", "#e39d2f", "#2463b8", "#1a7f37", "#7a5ab8", "#8a8f98", "#d35d62"],
-        "series": [{"type": "pie", "radius": ["30%", "55%"], "top": 24, "avoidLabelOverlap": True,
-                    "label": {"formatter": "{b}\n{c}", "overflow": "break"},
+        "tooltip": {"trigger": "item", "formatter": "{b}: {c} ({d}%)"},
+        "legend": {"bottom": 0, "itemWidth": 12, "itemHeight": 8, "itemGap": 8},
+        "color": ["#c0272d", "#e39d2f", "#5b7083", "#1a7f37", "#7a5ab8", "#a8adb5", "#d35d62"],
+        "series": [{"type": "pie", "radius": ["34%", "58%"], "center": ["50%", "48%"], "avoidLabelOverlap": True,
+                    "label": {"formatter": "{c}", "color": "#1f2329"},
+                    "labelLine": {"length": 6, "length2": 6},
                     "data": [{"name": n, "value": v} for n, v in pairs]}],
     })
 

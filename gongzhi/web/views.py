@@ -6,39 +6,39 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from gongzhi.accounts.roles import Cap
 from gongzhi.core import audit
-from gongzhi.core.errors import DomainError
 from gongzhi.core.scope import get_scoped, scope_of, scoped
 from gongzhi.registry import selectors
-from gongzhi.registry import services as registry
 from gongzhi.registry.models import (
     Area,
     AreaKind,
+    DualRegistration,
     GrassrootsGroup,
     GroupOutcome,
+    MemberStatus,
     MemberUnit,
+    OrganisationPost,
     OrgLevel,
     Pairing,
     PairingKind,
+    PartyMember,
     PartyOrganisation,
     Person,
     Sector,
 )
 from gongzhi.registry.presenters import personal_numbers
 
-from .pages import bar_chart, boundary_svg, form_errors, not_found_as_404, paginate, pie_chart
+from .pages import bar_chart, boundary_svg, not_found_as_404, paginate, pie_chart
 
 
 class LoginView(auth_views.LoginView):
@@ -71,7 +71,8 @@ def home(request: HttpRequest) -> HttpResponse:
     roots = list(selectors.area_roots(request.user))
     if not scope.has(Cap.VIEW_PEOPLE) or not roots:
         return render(request, "web/home_resident.html", {"roots": roots})
-    root = roots[0]
+    wanted = request.GET.get("root", "")
+    root = next((r for r in roots if str(r.pk) == wanted), roots[0])
     cov = selectors.coverage(request.user, root)
     children = selectors.coverage_by_child(request.user, root) if root.kind != AreaKind.BUILDING else []
     labels = [c.area.name for c in children]
@@ -83,6 +84,11 @@ def home(request: HttpRequest) -> HttpResponse:
         ], unit="%"),
         "levels": pie_chart(_("党组织构成"), [(str(OrgLevel(k).label), v)
                                             for k, v in sorted(cov.party_orgs_by_level.items())]),
+        "members": bar_chart(_("党员（按下级区域）"), labels, [
+            (_("党员"), [c.party_members for c in children]),
+            (_("流动党员"), [c.mobile_members for c in children]),
+            (_("在职党员已双报到"), [c.in_service_registered for c in children]),
+        ]),
         "groups": pie_chart(_("草根组织排查处置"), [(str(GroupOutcome(k).label), v)
                                               for k, v in sorted(cov.grassroots_by_outcome.items())]),
     }
@@ -130,9 +136,12 @@ def area_detail(request: HttpRequest, pk: int) -> HttpResponse:
         shapes.append((area.boundary, True))
     shapes += [(c.boundary, False) for c in children if c.boundary]
     cov = selectors.coverage(user, area) if area.kind not in (AreaKind.BUILDING,) else None
+    ancestors = selectors.area_ancestors(area)
     context = {
         "area": area,
-        "ancestors": [a for a in selectors.area_ancestors(area) if scoped(user, Area).filter(pk=a.pk).exists()],
+        "ancestors": ancestors,
+        "visible_ancestors": set(scoped(user, Area).filter(pk__in=[a.pk for a in ancestors])
+                                 .values_list("pk", flat=True)),
         "children": children,
         "svg": boundary_svg(shapes),
         "orgs": scoped(user, PartyOrganisation).filter(area=area).select_related("parent")[:50],
@@ -140,6 +149,8 @@ def area_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "posts": area.posts.filter(until__isnull=True).select_related("person")[:50]
         if scope_of(user).can(Cap.VIEW_PEOPLE, area_path=area.path) else [],
         "cov": cov,
+        "can_edit": scope_of(user).can(Cap.EDIT_AREA_TREE, area_path=area.path),
+        "can_pair": scope_of(user).can(Cap.EDIT_REGISTRY, area_path=area.path),
         "trail": audit.entries_for(area, limit=20) if scope_of(user).can(Cap.VIEW_AUDIT, area_path=area.path) else [],
     }
     if cov is not None and children and area.kind in (AreaKind.CITY, AreaKind.DISTRICT, AreaKind.STREET):
@@ -171,14 +182,55 @@ def orgs(request: HttpRequest) -> HttpResponse:
                                              "sectors": Sector.choices, "level": level, "sector": sector, "q": q})
 
 
-class UnitForm(forms.Form):
-    name = forms.CharField(label=gettext_lazy("单位名称"), max_length=150)
-    credit_code = forms.CharField(label=gettext_lazy("统一社会信用代码"), max_length=30)
-    sector = forms.ChoiceField(label=gettext_lazy("类别"), choices=Sector.choices)
-    area = forms.IntegerField(label=gettext_lazy("所在区域"), widget=forms.Select)
-    address = forms.CharField(label=gettext_lazy("地址"), max_length=200, required=False)
-    contact_name = forms.CharField(label=gettext_lazy("联系人"), max_length=50, required=False)
-    contact_phone = forms.CharField(label=gettext_lazy("联系电话"), max_length=30, required=False)
+@login_required
+@_not_found
+def org_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    org = get_scoped(user, PartyOrganisation.objects.select_related("area", "parent", "unit"), pk)
+    sees_people = scope_of(user).can(Cap.VIEW_PEOPLE, area_path=org.area.path)
+    members = scoped(user, PartyMember).filter(organisation=org)
+    return render(request, "web/org.html", {
+        "org": org,
+        "children": scoped(user, PartyOrganisation).filter(parent=org).select_related("area").order_by("pk")[:100],
+        "covered": org.covered_units.all()[:50] if org.level == OrgLevel.JOINT_BRANCH else [],
+        "posts": scoped(user, OrganisationPost).filter(organisation=org, until__isnull=True)
+        .select_related("person", "representing").order_by("body", "pk")[:100] if sees_people else [],
+        "member_figures": members.aggregate(total=Count("pk"), mobile=Count("pk", filter=Q(is_mobile=True)),
+                                            in_service=Count("pk", filter=Q(in_service=True)))
+        if sees_people else None,
+        "pairings": scoped(user, Pairing).filter(organisation=org).select_related("area")[:50],
+        "trail": audit.entries_for(org, limit=20) if scope_of(user).can(Cap.VIEW_AUDIT, area_path=org.area.path)
+        else [],
+    })
+
+
+MEMBER_FLAGS = {
+    "mobile": Q(is_mobile=True),
+    "in_service": Q(in_service=True),
+    "unregistered": Q(in_service=True, dual_registered=False),
+    "home_study": Q(needs_home_study=True),
+    "probationary": Q(status=MemberStatus.PROBATIONARY),
+}
+
+
+@login_required
+@_not_found
+def members(request: HttpRequest) -> HttpResponse:
+    """党员: organisation relation, flow (流动党员), in-service members' 双报到, 送学上门."""
+    area = _area_filter(request)
+    qs = scoped(request.user, PartyMember).select_related("person__area", "organisation", "work_unit").annotate(
+        dual_registered=Exists(DualRegistration.objects.filter(party_member=OuterRef("pk"))))
+    if area:
+        qs = qs.filter(person__area__path__prefix=area.path)
+    flag, q = request.GET.get("flag", ""), request.GET.get("q", "").strip()[:50]
+    if flag in MEMBER_FLAGS:
+        qs = qs.filter(MEMBER_FLAGS[flag])
+    if q:
+        qs = qs.filter(person__name__contains=q)
+    page = paginate(request, qs.order_by("person__area__path", "pk"))
+    flags = [("mobile", _("流动党员")), ("in_service", _("在职党员")), ("unregistered", _("在职未双报到")),
+             ("home_study", _("需送学上门")), ("probationary", _("预备党员"))]
+    return render(request, "web/members.html", {"page": page, "area": area, "flag": flag, "flags": flags, "q": q})
 
 
 @login_required
@@ -206,35 +258,6 @@ def personal_phone(viewer: Any, unit: MemberUnit) -> str:
     return phone_for(viewer, unit.contact_phone, unit.area.path)
 
 
-def _editable_areas(user: Any, cap: str, kinds: list[str]) -> list[Area]:
-    return list(scoped(user, Area, cap=cap).filter(kind__in=kinds).order_by("path")[:500])
-
-
-@login_required
-@_not_found
-def unit_new(request: HttpRequest) -> HttpResponse:
-    if not scope_of(request.user).has(Cap.EDIT_REGISTRY):
-        raise Http404
-    choices = _editable_areas(request.user, Cap.EDIT_REGISTRY, [AreaKind.COMMUNITY, AreaKind.STREET,
-                                                                 AreaKind.DISTRICT, AreaKind.CITY])
-    form = UnitForm(request.POST or None)
-    form.fields["area"].widget.choices = [(a.pk, f"{a.name}（{a.get_kind_display()}）") for a in choices]
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            area = get_scoped(request.user, Area, data["area"], cap=Cap.EDIT_REGISTRY)
-            unit = registry.unit_create(actor=request.user, area=area, name=data["name"],
-                                        credit_code=data["credit_code"], sector=data["sector"],
-                                        address=data["address"], contact_name=data["contact_name"],
-                                        contact_phone=data["contact_phone"])
-        except DomainError as exc:
-            form_errors(form, exc)
-        else:
-            messages.success(request, _("已登记驻区单位：{name}").format(name=unit.name))
-            return redirect("web:unit", pk=unit.pk)
-    return render(request, "web/form.html", {"form": form, "title": _("登记驻区单位"), "back": "web:units"})
-
-
 @login_required
 @_not_found
 def unit_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -243,20 +266,15 @@ def unit_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "unit": unit, "phone": personal_phone(request.user, unit),
         "orgs": unit.party_orgs.all()[:20], "covering": unit.covering_orgs.all()[:20],
         "pairings": scoped(request.user, Pairing).filter(unit=unit).select_related("area")[:50],
-        "posts": unit.org_posts.select_related("organisation", "person")[:50],
-        "trail": audit.entries_for(unit, limit=20),
+        "posts": scoped(request.user, OrganisationPost).filter(representing=unit, until__isnull=True)
+        .select_related("organisation", "person")[:50],
+        "can_edit": scope_of(request.user).can(Cap.EDIT_REGISTRY, area_path=unit.area.path),
+        "trail": audit.entries_for(unit, limit=20) if scope_of(request.user).can(
+            Cap.VIEW_AUDIT, area_path=unit.area.path) else [],
     })
 
 
 # ---------------------------------------------------------------------------------------- people
-
-
-class PersonForm(forms.Form):
-    name = forms.CharField(label=gettext_lazy("姓名"), max_length=50)
-    area = forms.IntegerField(label=gettext_lazy("居住楼栋/小区"), widget=forms.Select)
-    phone = forms.CharField(label=gettext_lazy("电话"), max_length=30, required=False)
-    id_number = forms.CharField(label=gettext_lazy("身份证号"), max_length=30, required=False)
-    is_vulnerable = forms.BooleanField(label=gettext_lazy("困难/独居群体"), required=False)
 
 
 @login_required
@@ -277,38 +295,16 @@ def people(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @_not_found
-def person_new(request: HttpRequest) -> HttpResponse:
-    if not scope_of(request.user).has(Cap.EDIT_PEOPLE):
-        raise Http404
-    choices = _editable_areas(request.user, Cap.EDIT_PEOPLE, [AreaKind.BUILDING, AreaKind.COMPOUND])
-    form = PersonForm(request.POST or None)
-    form.fields["area"].widget.choices = [(a.pk, a.name if a.kind == AreaKind.COMPOUND else
-                                           f"{a.name}（{a.path}）") for a in choices]
-    names = dict(Area.objects.filter(path__in={a.path[:-4] for a in choices}).values_list("path", "name"))
-    form.fields["area"].widget.choices = [(a.pk, f"{names.get(a.path[:-4], '')}{a.name}") for a in choices]
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            area = get_scoped(request.user, Area, data["area"], cap=Cap.EDIT_PEOPLE)
-            person = registry.person_create(actor=request.user, area=area, name=data["name"], phone=data["phone"],
-                                            id_number=data["id_number"] or None,
-                                            is_vulnerable=data["is_vulnerable"])
-        except DomainError as exc:
-            form_errors(form, exc)
-        else:
-            messages.success(request, _("已登记：{name}").format(name=person.name))
-            return redirect("web:person", pk=person.pk)
-    return render(request, "web/form.html", {"form": form, "title": _("登记人员"), "back": "web:people"})
-
-
-@login_required
-@_not_found
 def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
     person = get_scoped(request.user, Person.objects.select_related("area"), pk)
-    member = getattr(person, "party_member", None) if hasattr(person, "party_member") else None
+    member = PartyMember.objects.select_related("organisation", "work_unit").filter(person=person).first()
     return render(request, "web/person.html", {
         "person": person, "numbers": personal_numbers(request.user, person), "member": member,
+        "registrations": member.registrations.select_related("community")[:10] if member else [],
         "posts": person.posts.select_related("area")[:20],
+        "pairings": scoped(request.user, Pairing).filter(Q(person=person) | Q(target_person=person))
+        .select_related("area")[:20],
+        "can_edit": scope_of(request.user).can(Cap.EDIT_PEOPLE, area_path=person.area.path),
         "ancestors": selectors.area_ancestors(person.area),
         "trail": audit.entries_for(person, limit=20) if scope_of(request.user).can(
             Cap.VIEW_AUDIT, area_path=person.area.path) else [],
@@ -334,17 +330,8 @@ def pairings(request: HttpRequest) -> HttpResponse:
     chart = bar_chart(_("本季度市领导走访（东港：每季度至少1次）"), [v["area"] for v in figures.visits_due],
                       [(_("走访次数"), [v["visits"] for v in figures.visits_due])])
     return render(request, "web/pairings.html", {"page": page, "area": area, "kind": kind,
-                                                 "kinds": PairingKind.choices, "figures": figures, "chart": chart})
-
-
-@login_required
-@_not_found
-def pairing_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    pairing = get_scoped(request.user, Pairing.objects.select_related("person", "unit", "organisation", "area"), pk)
-    return render(request, "web/pairing.html", {
-        "pairing": pairing, "commitments": pairing.commitments.prefetch_related("items"),
-        "visits": pairing.visits.order_by("-visited_on")[:50], "trail": audit.entries_for(pairing, limit=20),
-    })
+                                                 "kinds": PairingKind.choices, "figures": figures, "chart": chart,
+                                                 "can_add": scope_of(request.user).has(Cap.EDIT_REGISTRY)})
 
 
 @login_required

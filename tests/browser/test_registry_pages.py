@@ -49,6 +49,12 @@ def test_a_street_official_sees_masked_numbers_and_a_drawn_coverage_chart(page) 
     canvas = page.locator("#coverage-chart canvas")
     canvas.wait_for()
     assert canvas.bounding_box()["width"] > 100
+    drawn = page.evaluate("""() => { const c = document.querySelector('#coverage-chart canvas');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let n = 0; for (let i = 3; i < d.length; i += 4) { if (d[i] > 0) n++; } return n; }""")
+    assert drawn > 1000  # the chart is painted, not an empty canvas
+    page.wait_for_timeout(600)  # ECharts' entry animation
+    shot(page, "browser-street-dashboard")
     page.goto("/people/")
     assert "138****8000" in page.inner_text("main")
     assert "13800138000" not in page.content()
@@ -70,3 +76,39 @@ def test_a_phone_sized_screen_gets_the_menu_button_and_english_is_one_click_away
         page.select_option("select[name=language]", "en")
     assert page.locator("html").get_attribute("lang") == "en"
     assert "Report a problem" in page.inner_text("main")
+
+
+def test_a_community_worker_records_a_visit_and_a_fulfilled_commitment_on_a_pairing(page) -> None:
+    import datetime as dt
+
+    from gongzhi.registry import services as registry
+    from gongzhi.registry.models import CommitmentItem, PairingVisit
+
+    cast = build_cast()
+    leader = registry.person_create(actor=None, area=cast.building, name="于宏建")
+    pairing = registry.pairing_create(actor=None, kind="leader_community", person=leader, area=cast.community,
+                                      started_on=dt.date(2026, 1, 1))
+    registry.commitment_create(actor=None, pairing=pairing, title="市领导联系社区承诺书",
+                               signed_on=dt.date(2026, 1, 2), items=[{"text": "每季度走访社区一次"}])
+    login(page, "alice", cast.password)
+    page.goto(f"/pairings/?area={cast.community.pk}")
+    page.click("table >> text=市领导联系社区")
+    page.click("text=记录一次走访")
+    page.fill("#id_visited_on", "2025-12-01")  # before the pairing began
+    page.click("#visits button[type=submit]")
+    assert "早于" in page.inner_text("#error-visited_on")
+    assert not PairingVisit.objects.exists()
+    page.fill("#id_visited_on", "2026-02-03")
+    page.fill("#id_note", "走访座谈，听取居民意见")
+    page.click("#visits button[type=submit]")
+    page.wait_for_selector("text=已记录走访")
+    page.click("text=登记兑现")
+    page.locator("textarea[name$=evidence]").fill("2月3日已走访")
+    page.click(".commitment button[type=submit]")
+    page.wait_for_selector("text=已登记兑现情况")
+    assert CommitmentItem.objects.get().fulfilled_on is not None
+    shot(page, "browser-pairing")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"/areas/{cast.community.pk}/")
+    assert page.locator(".hamburger").is_visible() and not page.locator(".sidenav").is_visible()
+    shot(page, "browser-phone-area")
