@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "gongzhi.registry",
     "gongzhi.cases",
     "gongzhi.councils",
+    "gongzhi.notifications",
     "gongzhi.api",
     "gongzhi.web",
 ]

@@ -10,6 +10,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("cases/", include("gongzhi.cases.urls")),
     path("councils/", include("gongzhi.councils.urls")),
     path("open311/v2/", include("gongzhi.cases.open311")),
+    path("inbox/", include("gongzhi.notifications.urls")),
+    path("accounts/", include("gongzhi.accounts.urls")),
     path("", include("gongzhi.web.urls")),
 ]
 if settings.DEBUG:

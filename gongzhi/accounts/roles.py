@@ -23,6 +23,7 @@ class Role(models.TextChoices):
     DISTRICT_OFFICIAL = "district_official", _("区级干部")
     CITY_OFFICIAL = "city_official", _("市级干部")
     ORG_ADMIN = "org_admin", _("组织部管理员")
+    ACCOUNT_ADMIN = "account_admin", _("账号管理员")
     SYSADMIN = "sysadmin", _("系统管理员")
 
 
@@ -47,6 +48,8 @@ class Cap:
     CASE_HANDLE = "case_handle"
     CASE_VERIFY = "case_verify"
     CASE_CONFIGURE = "case_configure"
+    # Councils (C): create councils, run meetings, move agenda items (党组织书记, conveners, officials).
+    COUNCIL_RUN = "council_run"
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,8 @@ class RolePolicy:
 
 
 _OFFICIAL = frozenset(
-    {Cap.VIEW, Cap.VIEW_PEOPLE, Cap.EDIT_REGISTRY, Cap.IMPORT, Cap.VIEW_AUDIT, Cap.CASE_VIEW, Cap.CASE_DISPATCH}
+    {Cap.VIEW, Cap.VIEW_PEOPLE, Cap.EDIT_REGISTRY, Cap.IMPORT, Cap.VIEW_AUDIT, Cap.CASE_VIEW, Cap.CASE_DISPATCH,
+     Cap.COUNCIL_RUN}
 )
 
 POLICIES: dict[str, RolePolicy] = {
@@ -83,7 +87,7 @@ POLICIES: dict[str, RolePolicy] = {
             frozenset(
                 {
                     Cap.VIEW, Cap.VIEW_PEOPLE, Cap.EDIT_PEOPLE, Cap.EDIT_REGISTRY, Cap.IMPORT,
-                    Cap.REVEAL_PHONE, Cap.REVEAL_ID, Cap.VIEW_AUDIT,
+                    Cap.REVEAL_PHONE, Cap.REVEAL_ID, Cap.VIEW_AUDIT, Cap.COUNCIL_RUN,
                     Cap.CASE_REPORT, Cap.CASE_VIEW, Cap.CASE_DISPATCH, Cap.CASE_HANDLE, Cap.CASE_VERIFY,
                 }
             ),
@@ -100,7 +104,8 @@ POLICIES: dict[str, RolePolicy] = {
             Role.PARTY_SECRETARY,
             "area",
             ("street", "community", "grid", "compound"),
-            frozenset({Cap.VIEW, Cap.VIEW_PEOPLE, Cap.EDIT_PARTY, Cap.REVEAL_PHONE, Cap.VIEW_AUDIT, Cap.CASE_VIEW}),
+            frozenset({Cap.VIEW, Cap.VIEW_PEOPLE, Cap.EDIT_PARTY, Cap.REVEAL_PHONE, Cap.VIEW_AUDIT, Cap.CASE_VIEW,
+                       Cap.COUNCIL_RUN}),
         ),
         RolePolicy(Role.STREET_OFFICIAL, "area", ("street",), _OFFICIAL),
         RolePolicy(Role.DISTRICT_OFFICIAL, "area", ("district",), _OFFICIAL),
@@ -110,6 +115,11 @@ POLICIES: dict[str, RolePolicy] = {
             "area",
             ("city", "district"),
             (_OFFICIAL - {Cap.CASE_DISPATCH}) | {Cap.EDIT_PARTY, Cap.REVEAL_PHONE, Cap.REVEAL_ID},
+        ),
+        # Manages staff accounts and their roles inside her node (a street's administrator: only her street).
+        RolePolicy(
+            Role.ACCOUNT_ADMIN, "area", ("city", "district", "street", "community"),
+            frozenset({Cap.VIEW, Cap.VIEW_PEOPLE, Cap.VIEW_AUDIT, Cap.MANAGE_ACCOUNTS}),
         ),
         RolePolicy(
             Role.SYSADMIN,

@@ -10,9 +10,13 @@ from ninja import Field as F
 from ninja import NinjaAPI, Router, Schema, Status
 
 from gongzhi.accounts import services as accounts
+from gongzhi.accounts.api import router as accounts_router
 from gongzhi.accounts.models import ApiToken
 from gongzhi.cases.api import router as cases_router
+from gongzhi.cases.config_api import router as case_config_router
 from gongzhi.core.errors import NotFound
+from gongzhi.councils.api import router as councils_router
+from gongzhi.notifications.api import router as notifications_router
 from gongzhi.registry.api import router as registry_router
 
 from . import errors
@@ -65,4 +69,8 @@ def token_delete(request: HttpRequest, token_id: int) -> Status[None]:
 
 api.add_router("", registry_router)
 api.add_router("", cases_router)
+api.add_router("", case_config_router)
+api.add_router("", councils_router)
+api.add_router("", notifications_router)
+api.add_router("", accounts_router)
 api.add_router("", tokens)

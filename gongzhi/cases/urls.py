@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import config_urls, views
 
 app_name = "cases"
 urlpatterns = [
@@ -13,3 +13,4 @@ urlpatterns = [
     path("<int:pk>/", views.case_detail, name="case"),
     path("photos/<int:pk>/", views.photo, name="photo"),
 ]
+urlpatterns += config_urls.urlpatterns

@@ -18,7 +18,7 @@ class PathPrefix(models.Lookup):
 
     def get_db_prep_lookup(self, value: Any, connection: Any) -> Any:
         value = str(value)
-        if not value.isalnum():
+        if value and not value.isalnum():  # "" is the whole tree
             raise ValueError("path prefixes are alphanumeric")
         wildcard = "*" if connection.vendor == "sqlite" else "%"
         return "%s", [value + wildcard]

@@ -27,7 +27,7 @@ class GrantView:
     role: str
     caps: frozenset[str]
     area_id: int | None = None
-    area_path: str | None = None
+    area_path: str | None = None  # "" is the whole tree (a Django superuser), None a grant on a unit
     unit_id: int | None = None
 
 
@@ -53,7 +53,7 @@ class Scope:
         for g in self.grants:
             if cap not in g.caps:
                 continue
-            if g.area_path and area_path and area_path.startswith(g.area_path):
+            if g.area_path is not None and area_path is not None and area_path.startswith(g.area_path):
                 return True
             if g.unit_id and unit_id and g.unit_id == unit_id:
                 return True
@@ -61,7 +61,7 @@ class Scope:
 
     def area_prefixes(self, cap: str) -> list[str]:
         """The subtree roots for ``cap``, with nested ones dropped (a grant inside another adds nothing)."""
-        paths = sorted({g.area_path for g in self.grants if cap in g.caps and g.area_path})
+        paths = sorted({g.area_path for g in self.grants if cap in g.caps and g.area_path is not None})
         kept: list[str] = []
         for p in paths:
             if not any(p.startswith(k) for k in kept):
@@ -73,6 +73,10 @@ class Scope:
 
     def root_area_ids(self, cap: str = "view") -> list[int]:
         prefixes = set(self.area_prefixes(cap))
+        if "" in prefixes:  # the whole tree: its root nodes
+            from gongzhi.registry.models import Area
+
+            return sorted(Area.objects.filter(depth=1).values_list("pk", flat=True))
         return sorted({g.area_id for g in self.grants if g.area_path in prefixes and g.area_id})
 
 
@@ -118,6 +122,9 @@ def scope_of(user: Any) -> Scope:
         for g in RoleGrant.objects.filter(user=user).select_related("area").only("role", "area__path", "unit_id")
         if g.role in POLICIES
     )
+    if user.is_superuser:
+        # A Django superuser is a system administrator over the whole tree, whatever her grants say.
+        grants = (GrantView(role="sysadmin", caps=POLICIES["sysadmin"].caps, area_path=""), *grants)
     person_id = Person.objects.filter(user=user).values_list("pk", flat=True).first()
     scope = Scope(user_id=user.pk, person_id=person_id, grants=grants)
     user._gongzhi_scope = scope

@@ -12,8 +12,10 @@ from gongzhi.accounts.roles import Cap
 from gongzhi.core.scope import scope_of
 
 # (group, label, url name, capability needed; None = any signed-in user, "person" = has a Person)
+# Entries whose page is not installed are skipped (NoReverseMatch).
 ENTRIES: list[tuple[Any, Any, str, str | None]] = [
     ("", _("首页"), "web:home", None),
+    ("", _("消息"), "notifications:inbox", None),
     (_("民情流水线"), _("工作台"), "cases:workbench", Cap.CASE_VIEW),
     (_("民情流水线"), _("我要反映"), "cases:report", Cap.CASE_REPORT),
     (_("民情流水线"), _("我的诉求"), "cases:mine", "person"),
@@ -26,7 +28,13 @@ ENTRIES: list[tuple[Any, Any, str, str | None]] = [
     (_("组织体系"), _("党员"), "web:members", Cap.VIEW_PEOPLE),
     (_("组织体系"), _("结对共建"), "web:pairings", Cap.VIEW),
     (_("组织体系"), _("草根组织"), "web:groups", Cap.VIEW),
+    (_("组织体系"), _("双报到"), "web:dual_registrations", Cap.VIEW_PEOPLE),
+    (_("组织体系"), _("草根组织排查"), "web:surveys", Cap.VIEW),
     (_("组织体系"), _("导入导出"), "web:transfer", Cap.IMPORT),
+    (_("系统管理"), _("账号与角色"), "accounts:users", Cap.MANAGE_ACCOUNTS),
+    (_("系统管理"), _("工作日历"), "cases:calendar", Cap.CASE_CONFIGURE),
+    (_("系统管理"), _("派单规则"), "cases:routing", Cap.CASE_CONFIGURE),
+    (_("系统管理"), _("议事组织类型"), "councils:kinds", Cap.CASE_CONFIGURE),
     (_("接口"), _("API 文档"), "api:openapi-view", Cap.VIEW_PEOPLE),
 ]
 
