@@ -35,6 +35,41 @@ def _print_accounts() -> None:
             print(f"  {username:<11} {POLICIES[role].role.label}")
 
 
+def _is_loopback_bind(bind: str) -> bool:
+    import ipaddress
+
+    if bind.startswith("unix:"):
+        return True
+    host = bind.rsplit(":", 1)[0].strip("[]") if ":" in bind else bind
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _print_first_run(bind: str) -> None:
+    """On an empty platform: a one-time token for the first-run page (needed from any machine but this one)."""
+    import secrets
+
+    from django.conf import settings
+
+    from gongzhi.accounts.services import needs_bootstrap
+
+    token_file = settings.DATA_DIR / "setup_token"
+    if not needs_bootstrap():
+        token_file.unlink(missing_ok=True)
+        return
+    token_file.parent.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(24)
+    token_file.write_text(token, encoding="utf-8")
+    token_file.chmod(0o600)
+    print("平台尚未初始化 (first start). 打开首次启动页面 open the first-run page:")
+    print(f"  http://{bind}/accounts/setup/?token={token}")
+    print("  或 or: gongzhi manage bootstrap --city-name … --city-code … --username …", flush=True)
+
+
 def up(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="gongzhi up", description="migrate, load the demo city if empty, serve")
     parser.add_argument("--bind", default=os.environ.get("GONGZHI_BIND", "127.0.0.1:8000"))
@@ -42,6 +77,8 @@ def up(argv: list[str]) -> int:
     parser.add_argument("--threads", type=int, default=int(os.environ.get("GONGZHI_THREADS", "4")))
     parser.add_argument("--size", default="small", help="demo city size when the database is empty")
     parser.add_argument("--no-demo", action="store_true", help="do not load the demo city")
+    parser.add_argument("--demo", action="store_true",
+                        help="load the demo city (with its published passwords) even on a non-loopback bind")
     parser.add_argument("--check", action="store_true", help="prepare everything, then exit instead of serving")
     parser.add_argument("--no-jobs", action="store_true", help="do not run the deadline jobs beside the server")
     args = parser.parse_args(argv)
@@ -51,9 +88,14 @@ def up(argv: list[str]) -> int:
 
     call_command("migrate", interactive=False, verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
-    if not args.no_demo:
+    # Demo accounts share a published password: by default only on a server that answers this machine alone.
+    loopback = _is_loopback_bind(args.bind)
+    if args.demo or (loopback and not args.no_demo):
         call_command("demo_city", size=args.size, if_empty=True)
+    elif not args.no_demo:
+        print("未载入演示城市：监听地址不是本机 (no demo on a non-loopback bind; pass --demo to load it)")
     _print_accounts()
+    _print_first_run(args.bind)
     if args.check:
         return 0
     print(f"共治 gongzhi 已启动: http://{args.bind}/  (Ctrl+C 停止)", flush=True)

@@ -53,8 +53,8 @@ DEBUG = envbool("GONGZHI_DEBUG", False)
 ALLOWED_HOSTS = [h for h in os.environ.get("GONGZHI_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("GONGZHI_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
+# No Django admin: every change goes through the modules' audited services and their pages.
 INSTALLED_APPS = [
-    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "treebeard",
     "ninja",
+    "axes",
     "gongzhi.core",
     "gongzhi.accounts",
     "gongzhi.registry",
@@ -85,6 +86,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "gongzhi.accounts.middleware.FirstRunMiddleware",
+    "gongzhi.accounts.middleware.PasswordChangeMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "gongzhi.urls"
@@ -101,6 +106,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "gongzhi.web.context.navigation",
+                "gongzhi.notifications.context.unread",
             ],
         },
     },
@@ -129,8 +135,23 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Login throttling and lockout (django-axes): five failures for one user name from one address lock it for
+# GONGZHI_LOCKOUT_MINUTES; a successful login resets the count.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = envint("GONGZHI_LOGIN_FAILURES", 5)
+AXES_COOLOFF_TIME = envint("GONGZHI_LOCKOUT_MINUTES", 15) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "accounts/locked.html"
+AXES_VERBOSE = False
+# Sessions end after GONGZHI_SESSION_HOURS without activity (shared office machines).
+SESSION_COOKIE_AGE = envint("GONGZHI_SESSION_HOURS", 8) * 3600
+SESSION_SAVE_EVERY_REQUEST = False
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "web:login"
@@ -175,3 +196,15 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("GONGZHI_LOG_LEVEL", "WARNING")},
 }
+
+# Registry norms flagged on the area pages and in the coverage figures (天长): a grid takes 300–500 households; one
+# community worker for about every 350 households.
+GONGZHI_GRID_HOUSEHOLDS = (envint("GONGZHI_GRID_HOUSEHOLDS_MIN", 300), envint("GONGZHI_GRID_HOUSEHOLDS_MAX", 500))
+GONGZHI_HOUSEHOLDS_PER_COMMUNITY_WORKER = envint("GONGZHI_HOUSEHOLDS_PER_COMMUNITY_WORKER", 350)
+
+# SMS gateway for notifications and one-time codes (gongzhi/notifications/channels.py): each SMS is a POST of
+# {"phone", "text"} as JSON to GONGZHI_SMS_URL with "Authorization: Bearer GONGZHI_SMS_TOKEN". Unset: the text is
+# written to the server log (logger gongzhi.sms) instead.
+GONGZHI_SMS_URL = os.environ.get("GONGZHI_SMS_URL", "")
+GONGZHI_SMS_TOKEN = envsecret("GONGZHI_SMS_TOKEN") or ""
+GONGZHI_SMS_TIMEOUT = envint("GONGZHI_SMS_TIMEOUT", 5)

@@ -86,7 +86,9 @@ class RejectNulMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path.startswith(("/api/", "/open311/")):
             query = request.META.get("QUERY_STRING", "")
-            body = request.body if request.method in ("POST", "PUT", "PATCH") else b""
+            # Uploaded files (multipart) are binary by nature; their cells are checked where they are read.
+            multipart = request.content_type == "multipart/form-data"
+            body = request.body if request.method in ("POST", "PUT", "PATCH") and not multipart else b""
             if "%00" in query or "\x00" in query or b"\x00" in body or b"\\u0000" in body or b"%00" in body:
                 return error_response(400, "invalid", _("输入含有不允许的字符"))
         return self.get_response(request)

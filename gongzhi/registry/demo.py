@@ -27,7 +27,7 @@ from django.utils.module_loading import import_string
 from shapely.geometry import Polygon, mapping
 from shapely.ops import unary_union
 
-from gongzhi.accounts.models import RoleGrant
+from gongzhi.accounts.models import AccountProfile, RoleGrant
 from gongzhi.core import audit
 from gongzhi.core.validators import CREDIT_CODE_ALPHABET, credit_code_check_char, id_number_check_char
 
@@ -701,6 +701,7 @@ def _demo_accounts() -> list[tuple[str, str, str]]:
             RoleGrant.objects.create(user=user, role=role, unit=anchor)
         else:
             RoleGrant.objects.create(user=user, role=role, area=anchor)
+        AccountProfile.objects.create(user=user, home_area=anchor.area if where == "unit" else anchor)
         if username == "resident":
             home = Area.objects.filter(kind=AreaKind.BUILDING, path__prefix=first_community.path).order_by("path")[0]
             gender = Gender.FEMALE

@@ -175,6 +175,7 @@ class ImportReport:
     created: int = 0  # rows written; 0 whenever there is an error, because then nothing is kept
     rows: int = 0  # data rows read from the file
     errors: list[RowError] = field(default_factory=list)
+    results: list[Any] = field(default_factory=list)  # what each importer returned (e.g. new accounts' passwords)
 
     @property
     def ok(self) -> bool:
@@ -210,10 +211,11 @@ def _yes_no(value: bool) -> str:
 # ------------------------------------------------------------------------------------------------ templates
 
 
-def template_workbook(kind: str) -> bytes:
+def template_workbook(kind: str, spec: SheetSpec | None = None) -> bytes:
     """An empty sheet to fill in: required titles marked *, drop-down lists for choices and 是/否, ID and code columns
-    formatted as text (so Excel keeps all 18 digits), and a 说明 sheet explaining every column."""
-    spec = _spec(kind)
+    formatted as text (so Excel keeps all 18 digits), and a 说明 sheet explaining every column. Other modules pass
+    their own ``spec`` (the staff accounts sheet)."""
+    spec = spec or _spec(kind)
     wb = Workbook()
     ws = wb.active
     assert ws is not None
@@ -466,7 +468,9 @@ class FileRefused(Exception):
         self.error = RowError(row, column, reason)
 
 
-def import_workbook(*, actor: Any, kind: str, data: bytes) -> ImportReport:
+def import_workbook(*, actor: Any, kind: str, data: bytes, spec: SheetSpec | None = None,
+                    importer: Callable[[Any, dict[str, Any]], Any] | None = None, cap: str = Cap.IMPORT,
+                    refused: str | None = None) -> ImportReport:
     """Import every row or none (R3).
 
     The file is read and checked cell by cell first; then, in one transaction, each row goes through the registry's
@@ -474,10 +478,10 @@ def import_workbook(*, actor: Any, kind: str, data: bytes) -> ImportReport:
     the checking of later rows, which may refer to rows above them. Any error rolls the whole file back, and the
     report lists every problem with its spreadsheet row and column title.
     """
-    spec = _spec(kind)
+    spec = spec or _spec(kind)
     report = ImportReport(kind=kind)
-    if actor is not None and not as_scope(actor).has(Cap.IMPORT):
-        report.errors.append(RowError(0, "", _("您没有导入台账的权限")))
+    if actor is not None and not as_scope(actor).has(cap):
+        report.errors.append(RowError(0, "", refused or _("您没有导入台账的权限")))
         return report
     try:
         rows = _read_rows(spec, data)
@@ -489,14 +493,14 @@ def import_workbook(*, actor: Any, kind: str, data: bytes) -> ImportReport:
         report.errors.append(RowError(0, "", _("文件中没有数据行：请在表头下方填写后再上传")))
         return report
     _check_duplicates(spec, rows)
-    importer = IMPORTERS[kind]
+    importer = importer or IMPORTERS[kind]
     failed_keys: dict[str, int] = {}  # the key of a row that failed → its number, to explain references to it
     with transaction.atomic():
         for row in rows:
             if not row.errors:
                 try:
                     with transaction.atomic():
-                        importer(actor, row.values)
+                        result = importer(actor, row.values)
                 except DomainError as exc:
                     row.errors.extend(_row_errors(spec, row, exc, failed_keys))
                 except DatabaseError:
@@ -504,6 +508,8 @@ def import_workbook(*, actor: Any, kind: str, data: bytes) -> ImportReport:
                     row.errors.append(RowError(row.number, "", _("与已有数据冲突，请检查代码或证件号是否重复")))
                 else:
                     report.created += 1
+                    if result is not None:
+                        report.results.append(result)
             if row.errors:
                 report.errors.extend(row.errors)
                 if spec.self_reference and row.values.get(spec.self_reference[1]):
@@ -511,6 +517,7 @@ def import_workbook(*, actor: Any, kind: str, data: bytes) -> ImportReport:
         if report.errors:
             transaction.set_rollback(True)
             report.created = 0
+            report.results = []
     return report
 
 

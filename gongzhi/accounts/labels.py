@@ -1,0 +1,61 @@
+"""Chinese labels for capabilities and audit actions: pages never show internal codes (``councils.item.escalate``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+from .roles import Cap
+
+CAP_LABELS: dict[str, Any] = {
+    Cap.VIEW: _("查看本区域组织体系"),
+    Cap.VIEW_PEOPLE: _("查看人员名单"),
+    Cap.EDIT_PEOPLE: _("登记和修改人员"),
+    Cap.EDIT_REGISTRY: _("维护组织、单位、结对"),
+    Cap.EDIT_PARTY: _("维护党员、党组织职务"),
+    Cap.EDIT_AREA_TREE: _("维护区域层级"),
+    Cap.IMPORT: _("导入台账"),
+    Cap.REVEAL_PHONE: _("查看完整电话"),
+    Cap.REVEAL_ID: _("查看完整身份证号"),
+    Cap.VIEW_AUDIT: _("查看变更记录"),
+    Cap.MANAGE_ACCOUNTS: _("管理账号与角色"),
+    Cap.CASE_REPORT: _("反映诉求"),
+    Cap.CASE_VIEW: _("查看诉求"),
+    Cap.CASE_DISPATCH: _("受理派遣诉求"),
+    Cap.CASE_HANDLE: _("办理诉求"),
+    Cap.CASE_VERIFY: _("核实诉求"),
+    Cap.CASE_CONFIGURE: _("配置派单规则与工作日历"),
+    Cap.COUNCIL_RUN: _("组织议事协商"),
+}
+
+# Object kinds and verbs of audit actions ("app.object.verb"); unknown parts fall back to the whole code.
+OBJECT_LABELS: dict[str, Any] = {
+    "user": _("账号"), "grant": _("角色授权"), "token": _("API 令牌"), "registration": _("居民注册"),
+    "person": _("人员"), "area": _("区域"), "unit": _("单位"), "party_org": _("党组织"), "org_post": _("党组织职务"),
+    "party_member": _("党员"), "dual_registration": _("双报到"), "staff_post": _("岗位"),
+    "grassroots_group": _("草根组织"), "survey": _("排查"), "pairing": _("结对"), "visit": _("走访"),
+    "commitment": _("承诺书"), "commitment_item": _("承诺事项"), "case": _("诉求"), "extension": _("延期"),
+    "mediation": _("调解"), "routing_rule": _("派单规则"), "calendar_day": _("工作日历"), "council": _("议事组织"),
+    "member": _("成员"), "meeting": _("会议"), "item": _("议题"), "load": _("数据载入"),
+}
+VERB_LABELS: dict[str, Any] = {
+    "create": _("新增"), "update": _("修改"), "delete": _("删除"), "submit": _("反映"), "activate": _("启用"),
+    "deactivate": _("停用"), "password_reset": _("重置密码"), "password_change": _("修改密码"),
+    "revoke": _("吊销"), "confirm": _("确认"), "reject": _("不予通过"), "link": _("关联账号"), "end": _("结束"),
+    "escalate": _("上移"), "answer": _("答复"), "schedule": _("安排"), "hold": _("召开"), "propose": _("提出"),
+    "step": _("推进"), "fulfil": _("兑现"), "accept": _("受理"), "dispatch": _("派遣"), "merge": _("并单"),
+    "start": _("签收"), "claim": _("领单"), "handle": _("办理反馈"), "verify": _("核实"), "rate": _("评价"),
+    "reopen": _("返工"), "close": _("结案"), "return": _("退回"), "overdue": _("超期"), "set": _("设置"),
+    "clear": _("清除"),
+}
+
+
+def action_label(action: str) -> str:
+    """``accounts.grant.create`` → 新增角色授权; unknown actions read as themselves."""
+    parts = action.split(".")
+    if len(parts) >= 3 and parts[-2] in OBJECT_LABELS and parts[-1] in VERB_LABELS:
+        return f"{VERB_LABELS[parts[-1]]}{OBJECT_LABELS[parts[-2]]}"
+    if len(parts) >= 2 and parts[-1] in VERB_LABELS:
+        return str(VERB_LABELS[parts[-1]])
+    return action
