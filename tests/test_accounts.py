@@ -358,3 +358,18 @@ def test_codes_are_rate_limited_and_expire(cast: Cast) -> None:
         accounts.phone_code_send(phone="13600001111")
     with pytest.raises(Exception, match="频繁"):
         accounts.phone_code_send(phone="13600001111")
+
+
+def test_change_records_read_in_chinese_with_names_not_codes(cast: Cast) -> None:
+    from gongzhi.registry import services as registry
+
+    registry.area_update(actor=cast.admin, area=cast.compound, changes={"households": 320}, reason="复核户数")
+    person = Person.objects.get(user=cast.bob)
+    registry.person_update(actor=cast.admin, person=person, changes={"area": cast.compound}, reason="搬家")
+    page = _client(cast.admin).get(f"/areas/{cast.compound.pk}/").content.decode()
+    trail = page[page.index('id="trail"'):]
+    assert "修改区域" in trail and "户数" in trail and "320" in trail
+    assert "registry.area.update" not in trail and "households" not in trail
+    page = _client(cast.alice).get(f"/people/{person.pk}/").content.decode()
+    trail = page[page.index('id="trail"'):]
+    assert "海鸥花园" in trail and "1号楼" in trail and "居住区域" in trail

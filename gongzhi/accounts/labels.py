@@ -37,7 +37,8 @@ OBJECT_LABELS: dict[str, Any] = {
     "grassroots_group": _("草根组织"), "survey": _("排查"), "pairing": _("结对"), "visit": _("走访"),
     "commitment": _("承诺书"), "commitment_item": _("承诺事项"), "case": _("诉求"), "extension": _("延期"),
     "mediation": _("调解"), "routing_rule": _("派单规则"), "calendar_day": _("工作日历"), "council": _("议事组织"),
-    "member": _("成员"), "meeting": _("会议"), "item": _("议题"), "load": _("数据载入"),
+    "member": _("成员"), "meeting": _("会议"), "item": _("议题"), "load": _("数据载入"), "calendar": _("工作日历"),
+    "demo": _("演示数据"), "kind": _("类型"), "inbox": _("消息"), "preference": _("通知方式"),
 }
 VERB_LABELS: dict[str, Any] = {
     "create": _("新增"), "update": _("修改"), "delete": _("删除"), "submit": _("反映"), "activate": _("启用"),
@@ -47,7 +48,9 @@ VERB_LABELS: dict[str, Any] = {
     "step": _("推进"), "fulfil": _("兑现"), "accept": _("受理"), "dispatch": _("派遣"), "merge": _("并单"),
     "start": _("签收"), "claim": _("领单"), "handle": _("办理反馈"), "verify": _("核实"), "rate": _("评价"),
     "reopen": _("返工"), "close": _("结案"), "return": _("退回"), "overdue": _("超期"), "set": _("设置"),
-    "clear": _("清除"),
+    "clear": _("清除"), "follow": _("关注"), "unfollow": _("取消关注"), "visit": _("回访"), "outcome": _("处置"),
+    "survey": _("排查"), "answered": _("答复"), "received": _("收到上移"), "remove": _("移除"), "read": _("已读"),
+    "load": _("载入"), "request": _("申请"), "decide": _("审批"), "conclude": _("办结"), "hearing": _("调解"),
 }
 
 

@@ -11,7 +11,6 @@ urlpatterns = [
     path("roles/", views.roles, name="roles"),
     path("import/", views.staff_import, name="import"),
     path("import/template.xlsx", views.staff_template, name="template"),
-    path("lookup/areas/", views.area_lookup, name="area_lookup"),
     path("password/", views.password_change, name="password"),
     path("register/", views.register, name="register"),
     path("register/code/", views.send_code, name="send_code"),

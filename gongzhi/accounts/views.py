@@ -21,6 +21,7 @@ from gongzhi.core.errors import DomainError
 from gongzhi.core.scope import get_scoped, scope_of, scoped
 from gongzhi.registry.models import Area, AreaKind, MemberUnit, Person
 from gongzhi.web.editing import _area_choices
+from gongzhi.web.forms import lookup_url
 from gongzhi.web.pages import form_errors, not_found_as_404, paginate
 
 from . import excel, selectors, services
@@ -40,7 +41,6 @@ from .roles import POLICIES, Cap
 from .signals import MUST_CHANGE
 
 User = get_user_model()
-LOOKUP_LIMIT = 20
 
 
 def _need(request: HttpRequest, cap: str) -> None:
@@ -109,10 +109,11 @@ def _unit_choices(user: Any) -> list[tuple[int, str]]:
     return [(u.pk, u.name) for u in units]
 
 
-def _set(form: Any, name: str, choices: list[tuple[Any, str]], blank: str | None = "—") -> None:
+def _set(form: Any, name: str, choices: list[tuple[Any, str]], blank: str | None = "—",
+         lookup: str | None = None) -> None:
     from gongzhi.web.forms import set_choices
 
-    set_choices(form.fields[name], choices, blank=blank)
+    set_choices(form.fields[name], choices, blank=blank, lookup=lookup)
 
 
 MANAGED_KINDS = [AreaKind.CITY, AreaKind.DISTRICT, AreaKind.STREET, AreaKind.COMMUNITY, AreaKind.GRID,
@@ -138,8 +139,9 @@ def users(request: HttpRequest) -> HttpResponse:
 def user_new(request: HttpRequest) -> HttpResponse:
     _need(request, Cap.MANAGE_ACCOUNTS)
     form = UserForm(request.POST or None)
-    _set(form, "home_area", _area_choices(request.user, Cap.MANAGE_ACCOUNTS, MANAGED_KINDS), blank=None)
-    _set(form, "unit", _unit_choices(request.user))
+    _set(form, "home_area", _area_choices(request.user, Cap.MANAGE_ACCOUNTS, MANAGED_KINDS), blank=None,
+         lookup=lookup_url("areas", Cap.MANAGE_ACCOUNTS, MANAGED_KINDS))
+    _set(form, "unit", _unit_choices(request.user), lookup=lookup_url("units", Cap.MANAGE_ACCOUNTS))
     temporary = None
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
@@ -186,8 +188,9 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
     grant_form = GrantForm(request.POST if request.POST.get("action") == "grant" else None)
     profile_form = ProfileForm(request.POST if request.POST.get("action") == "profile" else None,
                                initial={"display_name": account.first_name, "phone": profile.phone})
-    _set(grant_form, "area", _area_choices(request.user, Cap.MANAGE_ACCOUNTS, MANAGED_KINDS))
-    _set(grant_form, "unit", _unit_choices(request.user))
+    _set(grant_form, "area", _area_choices(request.user, Cap.MANAGE_ACCOUNTS, MANAGED_KINDS),
+         lookup=lookup_url("areas", Cap.MANAGE_ACCOUNTS, MANAGED_KINDS))
+    _set(grant_form, "unit", _unit_choices(request.user), lookup=lookup_url("units", Cap.MANAGE_ACCOUNTS))
     temporary = None
     if request.method == "POST":
         action = request.POST.get("action")
@@ -270,22 +273,6 @@ def staff_template(request: HttpRequest) -> HttpResponse:
     response["Content-Disposition"] = "attachment; filename=\"staff-template.xlsx\"; filename*=UTF-8''%E5%91%98" \
                                       "%E5%B7%A5%E8%B4%A6%E5%8F%B7%E6%A8%A1%E6%9D%BF.xlsx"
     return response
-
-
-@login_required
-def area_lookup(request: HttpRequest) -> JsonResponse:
-    """Search-as-you-type over the areas the viewer may act on with ``cap`` (bounded, scoped)."""
-    cap = request.GET.get("cap", Cap.VIEW)
-    q = request.GET.get("q", "").strip()[:50]
-    kinds = [k for k in request.GET.get("kinds", "").split(",") if k in AreaKind.values]
-    qs = scoped(request.user, Area, cap=cap if cap in {c for p in POLICIES.values() for c in p.caps} else Cap.VIEW)
-    if q:
-        qs = qs.filter(name__contains=q) | qs.filter(code__startswith=q)
-    if kinds:
-        qs = qs.filter(kind__in=kinds)
-    rows = list(qs.order_by("path")[:LOOKUP_LIMIT])
-    return JsonResponse({"results": [{"id": a.pk, "label": f"{a.name}（{a.get_kind_display()}）", "code": a.code}
-                                     for a in rows]})
 
 
 # ---------------------------------------------------------------------------------------------- own account

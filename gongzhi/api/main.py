@@ -20,6 +20,7 @@ from gongzhi.notifications.api import router as notifications_router
 from gongzhi.registry.api import router as registry_router
 
 from . import errors
+from .lookups import router as lookups_router
 from .auth import BearerToken, Session, user_of
 
 api = NinjaAPI(
@@ -73,4 +74,5 @@ api.add_router("", case_config_router)
 api.add_router("", councils_router)
 api.add_router("", notifications_router)
 api.add_router("", accounts_router)
+api.add_router("", lookups_router)
 api.add_router("", tokens)

@@ -79,3 +79,66 @@ def entries_for(obj: models.Model, limit: int = 100) -> list[AuditEntry]:
     return list(
         AuditEntry.objects.filter(object_type=object_type(obj), object_id=str(obj.pk)).order_by("-at", "-id")[:limit]
     )
+
+
+def present_trail(entries: list[AuditEntry]) -> list[dict[str, Any]]:
+    """Rows for the 变更记录 table: action label, before/after as (field label, shown value) pairs. Related records
+    are named with one query per related model for the whole trail."""
+    from collections import defaultdict
+
+    from django.apps import apps
+
+    from gongzhi.accounts.labels import action_label
+
+    def model_of(object_type: str) -> type[models.Model] | None:
+        try:
+            return apps.get_model(object_type)
+        except (LookupError, ValueError):
+            return None
+
+    def field_of(model: type[models.Model] | None, name: str) -> Any:
+        if model is None:
+            return None
+        try:
+            return model._meta.get_field(name)
+        except Exception:  # noqa: BLE001 - a key that is not a field (an old or derived value)
+            return None
+
+    wanted: dict[type[models.Model], set[Any]] = defaultdict(set)
+    for e in entries:
+        model = model_of(e.object_type)
+        for snap in (e.before, e.after):
+            for key, value in (snap or {}).items() if isinstance(snap, dict) else ():
+                field = field_of(model, key)
+                if field is not None and field.is_relation and field.many_to_one and isinstance(value, int):
+                    wanted[field.related_model].add(value)
+    names: dict[type[models.Model], dict[Any, str]] = {
+        related: {obj.pk: str(obj) for obj in related._default_manager.filter(pk__in=list(ids)[:500])}
+        for related, ids in wanted.items()
+    }
+
+    def shown(model: type[models.Model] | None, key: str, value: Any) -> tuple[str, Any]:
+        field = field_of(model, key)
+        if field is None:
+            return key, "—" if value in (None, "") else value
+        label = str(getattr(field, "verbose_name", key))
+        if value in (None, ""):
+            return label, "—"
+        if field.is_relation and field.many_to_one:
+            return label, names.get(field.related_model, {}).get(value, value)
+        if getattr(field, "choices", None):
+            return label, str(dict(field.flatchoices).get(value, value))
+        if isinstance(value, bool):
+            return label, "是" if value else "否"
+        return label, value
+
+    rows = []
+    for e in entries:
+        model = model_of(e.object_type)
+        rows.append({
+            "at": e.at, "actor_name": e.actor_name, "action": e.action, "action_label": action_label(e.action),
+            "reason": e.reason,
+            "before": [shown(model, k, v) for k, v in e.before.items()] if isinstance(e.before, dict) else e.before,
+            "after": [shown(model, k, v) for k, v in e.after.items()] if isinstance(e.after, dict) else e.after,
+        })
+    return rows

@@ -8,6 +8,7 @@ extends it, and outside both we fall back to Monday–Friday, so a deadline is a
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -21,6 +22,11 @@ DAY_END = dt.time(18, 0)
 HOURS_PER_DAY = 9
 
 _overrides_loader: Callable[[], dict[dt.date, bool]] | None = None
+# The administrator's table is read once per OVERRIDES_TTL seconds per process: a day marked in one worker reaches
+# the others (and the jobs process) within that time, and at once in the worker that marked it (clear_cache).
+OVERRIDES_TTL = 60.0
+_cached: dict[dt.date, bool] | None = None
+_loaded_at = 0.0
 
 
 def set_overrides_loader(loader: Callable[[], dict[dt.date, bool]]) -> None:
@@ -29,14 +35,23 @@ def set_overrides_loader(loader: Callable[[], dict[dt.date, bool]]) -> None:
     clear_cache()
 
 
-@lru_cache(maxsize=1)
 def _overrides() -> dict[dt.date, bool]:
-    return _overrides_loader() if _overrides_loader else {}
+    global _cached, _loaded_at
+    if _cached is None:
+        _cached = _overrides_loader() if _overrides_loader else {}
+        _loaded_at = time.monotonic()
+    return _cached
+
+
+def _expire() -> None:
+    if _cached is not None and time.monotonic() - _loaded_at > OVERRIDES_TTL:
+        clear_cache()
 
 
 def clear_cache() -> None:
-    _overrides.cache_clear()
-    is_workday.cache_clear()
+    global _cached
+    _cached = None
+    _is_workday.cache_clear()
 
 
 def library_covers(day: dt.date) -> bool:
@@ -47,8 +62,13 @@ def library_covers(day: dt.date) -> bool:
     return True
 
 
-@lru_cache(maxsize=4096)
 def is_workday(day: dt.date) -> bool:
+    _expire()
+    return _is_workday(day)
+
+
+@lru_cache(maxsize=4096)
+def _is_workday(day: dt.date) -> bool:
     override = _overrides().get(day)
     if override is not None:
         return override

@@ -664,6 +664,7 @@ DEMO_ACCOUNTS: list[tuple[str, str, str]] = [
     ("dispatcher", "dispatcher", "city"),
     ("district", "district_official", "district"),
     ("street", "street_official", "street"),
+    ("streetadmin", "account_admin", "street"),
     ("secretary", "party_secretary", "community"),
     ("community", "community_worker", "community"),
     ("community2", "community_worker", "community2"),

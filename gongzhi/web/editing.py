@@ -43,6 +43,7 @@ from .forms import (
     UnitForm,
     VisitForm,
     area_label,
+    lookup_url,
     set_choices,
 )
 from .pages import form_errors, not_found_as_404
@@ -150,7 +151,8 @@ def unit_new(request: HttpRequest) -> HttpResponse:
     _need(request, Cap.EDIT_REGISTRY)
     form = UnitForm(request.POST or None)
     del form.fields["reason"]
-    set_choices(form.fields["area"], _area_choices(request.user, Cap.EDIT_REGISTRY, UNIT_AREA_KINDS))
+    set_choices(form.fields["area"], _area_choices(request.user, Cap.EDIT_REGISTRY, UNIT_AREA_KINDS),
+                lookup=lookup_url("areas", Cap.EDIT_REGISTRY, UNIT_AREA_KINDS))
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
 
@@ -178,7 +180,8 @@ def unit_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form.fields["contact_phone"].help_text = KEEP  # the stored number is not put back on screen unmasked
     form.fields["contact_phone"].widget.attrs["placeholder"] = phone_for(request.user, unit.contact_phone,
                                                                          unit.area.path)
-    set_choices(form.fields["area"], _area_choices(request.user, Cap.EDIT_REGISTRY, UNIT_AREA_KINDS))
+    set_choices(form.fields["area"], _area_choices(request.user, Cap.EDIT_REGISTRY, UNIT_AREA_KINDS),
+                lookup=lookup_url("areas", Cap.EDIT_REGISTRY, UNIT_AREA_KINDS))
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
 
@@ -208,7 +211,8 @@ def person_new(request: HttpRequest) -> HttpResponse:
     _need(request, Cap.EDIT_PEOPLE)
     form = PersonForm(request.POST or None)
     del form.fields["reason"]
-    set_choices(form.fields["area"], _area_choices(request.user, Cap.EDIT_PEOPLE, PERSON_AREA_KINDS))
+    set_choices(form.fields["area"], _area_choices(request.user, Cap.EDIT_PEOPLE, PERSON_AREA_KINDS),
+                lookup=lookup_url("areas", Cap.EDIT_PEOPLE, PERSON_AREA_KINDS))
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
 
@@ -236,7 +240,8 @@ def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
     for field in ("phone", "id_number"):
         form.fields[field].help_text = KEEP
         form.fields[field].widget.attrs["placeholder"] = numbers.get(field) or ""
-    set_choices(form.fields["area"], _area_choices(request.user, Cap.EDIT_PEOPLE, PERSON_AREA_KINDS))
+    set_choices(form.fields["area"], _area_choices(request.user, Cap.EDIT_PEOPLE, PERSON_AREA_KINDS),
+                lookup=lookup_url("areas", Cap.EDIT_PEOPLE, PERSON_AREA_KINDS))
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
 
@@ -263,12 +268,16 @@ PAIRING_AREA_KINDS = [AreaKind.COMMUNITY, AreaKind.GRID, AreaKind.COMPOUND, Area
 def _pairing_choices(form: PairingForm, user: Any) -> None:
     people = scoped(user, Person).filter(Q(party_member__isnull=False) | Q(posts__isnull=False)).distinct()
     set_choices(form.fields["person"], [(p.pk, f"{p.name}（{p.area.name}）") for p in
-                                        people.select_related("area").order_by("name")[:CHOICE_LIMIT]], "—")
+                                        people.select_related("area").order_by("name")[:CHOICE_LIMIT]], "—",
+                lookup=lookup_url("people", Cap.VIEW_PEOPLE))
     set_choices(form.fields["unit"], list(scoped(user, MemberUnit).order_by("name")
-                                          .values_list("pk", "name")[:CHOICE_LIMIT]), "—")
+                                          .values_list("pk", "name")[:CHOICE_LIMIT]), "—",
+                lookup=lookup_url("units", Cap.VIEW))
     set_choices(form.fields["organisation"], list(scoped(user, PartyOrganisation).order_by("name")
-                                                  .values_list("pk", "name")[:CHOICE_LIMIT]), "—")
-    set_choices(form.fields["area"], _area_choices(user, Cap.EDIT_REGISTRY, PAIRING_AREA_KINDS), "—")
+                                                  .values_list("pk", "name")[:CHOICE_LIMIT]), "—",
+                lookup=lookup_url("organisations", Cap.VIEW))
+    set_choices(form.fields["area"], _area_choices(user, Cap.EDIT_REGISTRY, PAIRING_AREA_KINDS), "—",
+                lookup=lookup_url("areas", Cap.EDIT_REGISTRY, PAIRING_AREA_KINDS))
     set_choices(form.fields["target_person"],
                 [(p.pk, f"{p.name}（{p.area.name}）") for p in scoped(user, Person).filter(is_vulnerable=True)
                  .select_related("area").order_by("name")[:CHOICE_LIMIT]], "—")

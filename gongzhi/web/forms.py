@@ -19,11 +19,24 @@ def area_label(area: Area, parents: dict[str, str] | None = None) -> str:
     return f"{prefix}{area.name}（{area.get_kind_display()}）"
 
 
-def set_choices(field: forms.Field, choices: list[tuple[Any, str]], blank: str | None = None) -> None:
-    """Fill a select whose options depend on the viewer's scope (the form field is an IntegerField)."""
+def set_choices(field: forms.Field, choices: list[tuple[Any, str]], blank: str | None = None,
+                lookup: str | None = None) -> None:
+    """Fill a select whose options depend on the viewer's scope (the form field is an IntegerField). With
+    ``lookup`` (an API search URL, see ``lookup_url``) the page adds a search box that finds beyond the first few
+    hundred options (web/app.js)."""
     widget = field.widget
     assert isinstance(widget, forms.Select)
     widget.choices = ([("", blank)] if blank is not None else []) + choices
+    if lookup:
+        widget.attrs["data-lookup"] = lookup
+
+
+def lookup_url(what: str, cap: str, kinds: Any = ()) -> str:
+    """The search endpoint behind a long select: ``what`` is areas, people, units or organisations."""
+    from urllib.parse import urlencode
+
+    params = {"cap": cap, **({"kinds": ",".join(str(k) for k in kinds)} if kinds else {})}
+    return f"/api/v1/lookup/{what}?{urlencode(params)}"
 
 
 class AreaForm(forms.Form):

@@ -31,11 +31,13 @@ ENTRIES: list[tuple[Any, Any, str, str | None]] = [
     (_("组织体系"), _("双报到"), "web:dual_registrations", Cap.VIEW_PEOPLE),
     (_("组织体系"), _("草根组织排查"), "web:surveys", Cap.VIEW),
     (_("组织体系"), _("导入导出"), "web:transfer", Cap.IMPORT),
+    (_("组织体系"), _("居民注册确认"), "accounts:registrations", Cap.EDIT_PEOPLE),
     (_("系统管理"), _("账号与角色"), "accounts:users", Cap.MANAGE_ACCOUNTS),
     (_("系统管理"), _("工作日历"), "cases:calendar", Cap.CASE_CONFIGURE),
     (_("系统管理"), _("派单规则"), "cases:routing", Cap.CASE_CONFIGURE),
     (_("系统管理"), _("议事组织类型"), "councils:kinds", Cap.CASE_CONFIGURE),
     (_("接口"), _("API 文档"), "api:openapi-view", Cap.VIEW_PEOPLE),
+    (_("我的账号"), _("修改密码"), "accounts:password", None),
 ]
 
 

@@ -17,12 +17,19 @@ def pct(value: float | None) -> str:
 
 
 @register.filter
-def changes(value: object) -> str:
-    """An audit snapshot ({field: value}) as short "field: value" lines; anything else as text."""
+def audit_rows(entries: object) -> list[dict[str, object]]:
+    """Audit entries as people read them: the action in Chinese (新增角色授权, not ``accounts.grant.create``), field
+    names by their labels, choices by their labels and related records by their names (not "area 9")."""
+    from gongzhi.core.audit import present_trail
+
+    return present_trail(list(entries or []))  # type: ignore[call-overload]
+
+
+@register.filter
+def pairs(value: object) -> str:
+    """``[(label, value), …]`` as short "label value" lines."""
     if not value:
         return ""
-    if not isinstance(value, dict):
+    if not isinstance(value, list):
         return format_html("{}", value)
-    rows = [format_html("<div><span class=\"muted\">{}</span> {}</div>", k, "—" if v in (None, "") else v)
-            for k, v in value.items()]
-    return mark_safe("".join(rows))
+    return mark_safe("".join(format_html("<div><span class=\"muted\">{}</span> {}</div>", k, v) for k, v in value))

@@ -50,4 +50,45 @@
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", drawCharts);
   else drawCharts();
+  // Long selects (more options than a page should carry) get a search box that asks the scoped lookup API.
+  function enhanceLookups() {
+    document.querySelectorAll("select[data-lookup]").forEach(function (select) {
+      if (select.dataset.lookupReady) return;
+      select.dataset.lookupReady = "1";
+      var box = document.createElement("input");
+      box.type = "search";
+      box.className = "lookup-search";
+      box.placeholder = select.dataset.lookupPlaceholder || "输入名称搜索…";
+      var label = document.querySelector("label[for='" + select.id + "']");
+      box.setAttribute("aria-label", (label ? label.textContent.replace("*", "").trim() + " " : "") + "搜索");
+      select.parentNode.insertBefore(box, select);
+      var blank = select.querySelector("option[value='']");
+      var timer = null;
+      box.addEventListener("input", function () {
+        clearTimeout(timer);
+        timer = setTimeout(function () {
+          var url = select.dataset.lookup + (select.dataset.lookup.indexOf("?") < 0 ? "?" : "&") +
+            "q=" + encodeURIComponent(box.value.trim());
+          fetch(url, { headers: { "Accept": "application/json" }, credentials: "same-origin" })
+            .then(function (r) { return r.ok ? r.json() : []; })
+            .then(function (rows) {
+              var keep = select.value;
+              select.innerHTML = "";
+              if (blank) select.appendChild(blank);
+              rows.forEach(function (row) {
+                var o = document.createElement("option");
+                o.value = row.id; o.textContent = row.label;
+                select.appendChild(o);
+              });
+              if (rows.length && !rows.some(function (row) { return String(row.id) === keep; })) {
+                select.value = String(rows[0].id);
+              } else { select.value = keep; }
+              select.dispatchEvent(new Event("change", { bubbles: true }));
+            });
+        }, 250);
+      });
+    });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", enhanceLookups);
+  else enhanceLookups();
 })();
