@@ -208,3 +208,18 @@ GONGZHI_HOUSEHOLDS_PER_COMMUNITY_WORKER = envint("GONGZHI_HOUSEHOLDS_PER_COMMUNI
 GONGZHI_SMS_URL = os.environ.get("GONGZHI_SMS_URL", "")
 GONGZHI_SMS_TOKEN = envsecret("GONGZHI_SMS_TOKEN") or ""
 GONGZHI_SMS_TIMEOUT = envint("GONGZHI_SMS_TIMEOUT", 5)
+
+# E-mail notifications through Django's mail settings, from the environment. Without EMAIL_HOST mail is written to
+# the console (a laptop install sends nothing).
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_BACKEND = os.environ.get("GONGZHI_EMAIL_BACKEND") or (
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend")
+EMAIL_PORT = envint("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = envsecret("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = envbool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "gongzhi@localhost")
+# The address people reach the platform at, for links in e-mail and SMS (e.g. https://gongzhi.example.gov.cn).
+GONGZHI_SITE_URL = os.environ.get("GONGZHI_SITE_URL", "").rstrip("/")

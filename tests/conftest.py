@@ -15,11 +15,13 @@ from tests.cast import Cast, build_cast
 @pytest.fixture(autouse=True)
 def _fresh_caches() -> Iterator[None]:
     """The point→grid index and table snapshots are per-process caches; each test starts from its own database."""
+    from gongzhi.accounts.middleware import forget_initialised
     from gongzhi.core.snapshot import invalidate_all
     from gongzhi.registry.geo import invalidate_grid_index
 
     invalidate_grid_index()
     invalidate_all()
+    forget_initialised()
     yield
     invalidate_grid_index()
     invalidate_all()
@@ -34,7 +36,8 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
     transactional = bool(marker and marker.kwargs.get("transaction")) or bool(
         {"live_server", "transactional_db"} & set(getattr(item, "fixturenames", ()))
     )
-    if transactional:
+    # After the session's last test the test database itself is gone (its fixture was torn down with the test).
+    if transactional and nextitem is not None:
         from pytest_django.plugin import blocking_manager_key
 
         from gongzhi.cases.categories import load_default_categories

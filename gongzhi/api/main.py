@@ -20,8 +20,8 @@ from gongzhi.notifications.api import router as notifications_router
 from gongzhi.registry.api import router as registry_router
 
 from . import errors
-from .lookups import router as lookups_router
 from .auth import BearerToken, Session, user_of
+from .lookups import router as lookups_router
 
 api = NinjaAPI(
     title="共治 gongzhi API",

@@ -17,7 +17,7 @@ from ninja import Field, Router, Schema, Status
 from gongzhi.api.auth import user_of
 from gongzhi.core.errors import InvalidInput, NotFound
 from gongzhi.core.scope import get_scoped
-from gongzhi.registry.models import Area, MemberUnit
+from gongzhi.registry.models import Area, AreaKind, MemberUnit, Person
 from gongzhi.registry.presenters import phone_for
 
 from . import selectors, services
@@ -37,10 +37,15 @@ class CaseIn(Schema):
     lng: float | None = Field(None, ge=-180, le=180, description="经度 (WGS84)")
     lat: float | None = Field(None, ge=-90, le=90, description="纬度 (WGS84)")
     address: str = Field("", max_length=200)
-    channel: Literal["app", "patrol", "reception", "mediation_point", "hotline", "window", "meeting"] = "app"
+    channel: Literal["app", "patrol", "reception", "mediation_point", "hotline", "window", "meeting", "visit"] = Field(
+        "app", description="来源渠道：工作人员代居民登记时选择（热线、窗口、居民接待日、评理说事点、网格巡查、"
+                           "入户走访、会议决定）")
     kind: Literal["general", "mediation"] = "general"
     parties: list[dict[str, str]] = Field(default_factory=list, max_length=20, description="调解当事人")
     is_public: bool = True
+    reporter_id: int | None = Field(None, description="代居民反映：反映人（人员 id，须在您的工作范围内）")
+    reporter_phone: str = Field("", max_length=20, description="代居民反映：反映人手机号，匹配到唯一居民时自动关联")
+    contact_name: str = Field("", max_length=50, description="反映人姓名（未登记的居民）")
 
 
 class TransitionIn(Schema):
@@ -55,6 +60,19 @@ class TransitionIn(Schema):
     into_id: int | None = Field(None, description="并入的诉求")
     to_level: Literal["community", "street", "district", "city"] | None = None
     claimable: bool = False
+    due_at: dt.datetime | dt.date | None = Field(None, description="督办：新的办结时限（日期为当天结束）")
+
+
+class UpdateIn(Schema):
+    text: str = Field("", max_length=1000, description="补充说明")
+    photos: list[str] = Field(default_factory=list, max_length=6, description="照片，base64 编码的 JPEG/PNG")
+
+
+class VisitIn(Schema):
+    method: Literal["phone", "questionnaire", "in_person"]
+    result: Literal["resolved", "unresolved", "unreachable"]
+    satisfaction: Literal["satisfied", "basic", "dissatisfied", ""] = ""
+    note: str = Field("", max_length=1000)
 
 
 class ExtensionIn(Schema):
@@ -78,7 +96,9 @@ def _case_out(viewer: Any, case: Case, *, detail: bool = False) -> dict[str, Any
         if case.assignee_unit else None,
         "created_at": case.created_at, "due_at": case.due_at, "overdue": case.is_overdue,
         "reopen_count": case.reopen_count, "escalation_count": case.escalation_count,
-        "duplicate_count": case.duplicate_count, "version": case.version,
+        "duplicate_count": case.duplicate_count, "follower_count": case.follower_count,
+        "place": case.place or case.area.name, "time_left": case.time_left_text or None,
+        "supervised_at": case.supervised_at, "urge_count": case.urge_count, "version": case.version,
     }
     if detail:
         out.update({
@@ -89,6 +109,10 @@ def _case_out(viewer: Any, case: Case, *, detail: bool = False) -> dict[str, Any
             "contact_phone": phone_for(viewer, case.contact_phone, case.area_path),
             "merged_into": case.merged_into_id,
             "allowed_transitions": services.allowed_transitions(viewer, case),
+            "updates": [{"at": u.created_at, "text": u.text, "photos": u.photo_count}
+                        for u in case.updates.order_by("created_at")[:50]],
+            "visits": [{"at": v.at, "method": v.method, "result": v.result, "satisfaction": v.satisfaction,
+                        "note": v.note} for v in case.visits.order_by("-at")[:20]],
             "timeline": [
                 {"at": e.at, "action": e.action.rsplit(".", 1)[-1], "by": e.actor_name, "reason": e.reason}
                 for e in selectors.timeline(case)
@@ -97,16 +121,17 @@ def _case_out(viewer: Any, case: Case, *, detail: bool = False) -> dict[str, Any
     return out
 
 
-def _cursor(case: Case) -> str:
-    return base64.urlsafe_b64encode(f"{case.created_at.isoformat()}|{case.pk}".encode()).decode()
+def _cursor(case: Case, sort: str = "new") -> str:
+    stamp, pk = selectors.page_key(case, sort)
+    return base64.urlsafe_b64encode(f"{stamp.isoformat() if stamp else '-'}|{pk}".encode()).decode()
 
 
-def _after(cursor: str | None) -> tuple[dt.datetime, int] | None:
+def _after(cursor: str | None) -> tuple[dt.datetime | None, int] | None:
     if not cursor:
         return None
     try:
-        created, pk = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        return dt.datetime.fromisoformat(created), int(pk)
+        stamp, pk = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        return (None if stamp == "-" else dt.datetime.fromisoformat(stamp)), int(pk)
     except (ValueError, UnicodeDecodeError):
         raise InvalidInput.on("after", "游标无效") from None
 
@@ -124,26 +149,31 @@ def _category(code: str | None) -> Category | None:
 def create_case(request: HttpRequest, payload: CaseIn) -> Status[dict[str, Any]]:
     user = user_of(request)
     area = get_scoped(user, Area, payload.area_id) if payload.area_id else None
+    reporter = get_scoped(user, Person, payload.reporter_id) if payload.reporter_id else None
     case = services.case_submit(
         actor=user, title=payload.title, description=payload.description, channel=payload.channel, area=area,
         lng=payload.lng, lat=payload.lat, address=payload.address, category=_category(payload.category_code),
-        kind=payload.kind, parties=payload.parties, is_public=payload.is_public,
+        kind=payload.kind, parties=payload.parties, is_public=payload.is_public, reporter=reporter,
+        reporter_phone=payload.reporter_phone, contact_name=payload.contact_name,
     )
     return Status(201, _case_out(user, selectors.case_get(user, case.pk), detail=True))
 
 
 @router.get("/cases", response=dict, summary="工作台队列 Workbench queues")
 def list_cases(request: HttpRequest, queue: str = "all", area_id: int | None = None, category: str = "",
-               q: str = "", limit: int = 50, after: str | None = None) -> dict[str, Any]:
+               q: str = "", limit: int = 50, after: str | None = None,
+               sort: Literal["new", "due"] = "new") -> dict[str, Any]:
+    """``sort=due``: the nearest deadline first (the most overdue on top), cases without one last."""
     user = user_of(request)
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput.on("limit", f"须在 1 到 {MAX_LIMIT} 之间")
     area = get_scoped(user, Area, area_id) if area_id else None
     qs = selectors.queue(user, queue, area=area, category_code=category[:16], text=q[:50])
-    page = selectors.queue_page(qs, limit=limit + 1, after=_after(after))
+    page = selectors.queue_page(qs, limit=limit + 1, after=_after(after), sort=sort)
     more = len(page) > limit
     page = page[:limit]
-    return {"items": [_case_out(user, c) for c in page], "next": _cursor(page[-1]) if more and page else None}
+    return {"items": [_case_out(user, c) for c in page],
+            "next": _cursor(page[-1], sort) if more and page else None}
 
 
 @router.get("/cases/{case_id}", response=dict, summary="诉求详情 Case")
@@ -176,9 +206,95 @@ def move_case(request: HttpRequest, case_id: int, name: str, payload: Transition
         data["into"] = selectors.case_get(user, payload.into_id)
     if payload.to_level:
         data["to_level"] = payload.to_level
+    if payload.due_at:
+        data["due_at"] = payload.due_at
     case = services.transition(actor=user, case=case, name=name, expected_version=payload.version,
                                reason=payload.reason, **data)
     return _case_out(user, selectors.case_get(user, case.pk), detail=True)
+
+
+def _photos(encoded: list[str]) -> list[tuple[str, bytes]]:
+    out = []
+    for i, item in enumerate(encoded):
+        try:
+            out.append((f"photo{i}", base64.b64decode(item, validate=True)))
+        except ValueError:
+            raise InvalidInput.on(f"photos[{i}]", "照片须为 base64 编码") from None
+    return out
+
+
+@router.post("/cases/{case_id}/updates", response={201: dict}, summary="反映人补充 Add an update or photos")
+def add_update(request: HttpRequest, case_id: int, payload: UpdateIn) -> Status[dict[str, Any]]:
+    user = user_of(request)
+    update = services.case_update_add(actor=user, case=selectors.case_get(user, case_id), text=payload.text,
+                                      photos=_photos(payload.photos))
+    return Status(201, {"id": update.pk, "text": update.text, "photos": update.photo_count, "at": update.created_at})
+
+
+def _followable(user: Any, case_id: int) -> Case:
+    try:
+        return selectors.case_get(user, case_id)
+    except NotFound:
+        return selectors.public_case_get(case_id)  # 我也遇到 on a public case
+
+
+@router.post("/cases/{case_id}/follow", response=dict, summary="我也遇到 Follow a case")
+def follow_case(request: HttpRequest, case_id: int) -> dict[str, Any]:
+    user = user_of(request)
+    case = _followable(user, case_id)
+    follower = services.case_follow(actor=user, case=case)
+    case.refresh_from_db(fields=["follower_count"])
+    return {"following": True, "kind": follower.kind, "follower_count": case.follower_count}
+
+
+@router.delete("/cases/{case_id}/follow", response=dict, summary="取消关注 Unfollow a case")
+def unfollow_case(request: HttpRequest, case_id: int) -> dict[str, Any]:
+    user = user_of(request)
+    case = _followable(user, case_id)
+    services.case_unfollow(actor=user, case=case)
+    return {"following": False, "follower_count": case.follower_count}
+
+
+@router.post("/cases/{case_id}/visits", response={201: dict}, summary="回访 Record a follow-up visit")
+def record_visit(request: HttpRequest, case_id: int, payload: VisitIn) -> Status[dict[str, Any]]:
+    user = user_of(request)
+    visit = services.case_visit_record(actor=user, case=selectors.case_get(user, case_id), method=payload.method,
+                                       result=payload.result, satisfaction=payload.satisfaction, note=payload.note)
+    return Status(201, {"id": visit.pk, "method": visit.method, "result": visit.result,
+                        "satisfaction": visit.satisfaction, "note": visit.note, "at": visit.at})
+
+
+def _public_out(case: Case) -> dict[str, Any]:
+    """A public case: no names, phones or exact addresses (the place stops at the compound)."""
+    return {
+        "id": case.pk, "number": case.number, "title": case.title, "state": case.state,
+        "state_label": case.get_state_display(),
+        "category": {"code": case.category.code, "name": case.category.name} if case.category else None,
+        "place": case.place or case.area.name, "follower_count": case.follower_count,
+        "created_at": case.created_at, "closed_at": case.closed_at,
+    }
+
+
+@router.get("/public/cases", response=dict, auth=None, summary="公开诉求 Public cases (no sign-in)")
+def public_cases(request: HttpRequest, area_id: int | None = None, limit: int = 50,
+                 after: str | None = None) -> dict[str, Any]:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput.on("limit", f"须在 1 到 {MAX_LIMIT} 之间")
+    area = None
+    if area_id is not None:
+        area = Area.objects.filter(pk=area_id, kind__in=[AreaKind.CITY, AreaKind.DISTRICT, AreaKind.STREET,
+                                                         AreaKind.COMMUNITY]).first()
+        if area is None:
+            raise NotFound("未找到")
+    page = selectors.queue_page(selectors.public_cases(area), limit=limit + 1, after=_after(after))
+    more = len(page) > limit
+    page = selectors.with_places(page[:limit], compound_only=True)
+    return {"items": [_public_out(c) for c in page], "next": _cursor(page[-1]) if more and page else None}
+
+
+@router.get("/public/cases/{case_id}", response=dict, auth=None, summary="公开诉求详情 A public case")
+def public_case(request: HttpRequest, case_id: int) -> dict[str, Any]:
+    return _public_out(selectors.public_case_get(case_id))
 
 
 @router.post("/cases/{case_id}/extensions", response={201: dict}, summary="申请延期 Request an extension")
@@ -213,7 +329,8 @@ def case_figures(request: HttpRequest, area_id: int, start: dt.date | None = Non
                  end: dt.date | None = None) -> dict[str, Any]:
     user = user_of(request)
     end = end or timezone.localdate()
-    start = start or end - dt.timedelta(days=365)
+    start = start or (end - dt.timedelta(days=365) if end.year > 2000 else end)
+    selectors.check_period(start, end)
     area = get_scoped(user, Area, area_id)
     return {
         "figures": selectors.figures(user, area, start, end).as_dict(),

@@ -39,6 +39,13 @@ TEMPLATES: list[tuple[str, str, str]] = [
     ("0902", "{place}独居老人需要帮扶", "{place}有一位独居老人行动不便，希望社区定期探望。"),
     ("030204", "{place}楼上漏水纠纷", "{place}楼上住户卫生间漏水至楼下，双方协商未果，请社区调解。"),
 ]
+# Small jobs a party member or volunteer can take on (三河 领单): put in the pool of the first community.
+POOL_TEMPLATES: list[tuple[str, str, str]] = [
+    ("0902", "独居老人需要每周探望", "楼里一位独居老人行动不便，希望有党员或志愿者每周上门看看，帮忙买菜。"),
+    ("030602", "单元门口小广告需要清理", "单元门和楼道墙面贴满小广告，希望志愿者帮忙清理。"),
+    ("030608", "楼道灯需要更换灯泡", "三楼楼道灯坏了，晚上上下楼看不清，需要有人帮忙换个灯泡。"),
+    ("030302", "小区绿地垃圾需要捡拾", "小区中心绿地有不少塑料袋和烟头，希望周末组织志愿者捡拾。"),
+]
 ROADS = ["滨河路", "胜利大街", "建设路", "文化路", "青年大街", "光明路", "和平街", "长青路"]
 
 
@@ -81,8 +88,8 @@ def load(*, size: str, seed: int, today: dt.date, progress: Callable[[str, float
             case = Case(
                 title=title.format(place=place_name, road=road)[:100],
                 description=text.format(place=place_name, road=road),
-                channel=rng.choices([Channel.RESIDENT_APP, Channel.GRID_PATROL, Channel.HOTLINE, Channel.RECEPTION_DAY],
-                                    weights=[5, 3, 2, 1])[0],
+                channel=rng.choices([Channel.RESIDENT_APP, Channel.GRID_PATROL, Channel.HOTLINE, Channel.RECEPTION_DAY,
+                                     Channel.WINDOW, Channel.VISIT], weights=[5, 3, 2, 1, 1, 1])[0],
                 category=category, reporter_id=rng.choice(people) if people and rng.random() < 0.8 else None,
                 area_id=place.pk, area_path=place.path, level=category.default_level,
                 owner_path=place.path[:16], owner_area_id=area_ids[place.path[:16]], priority=category.priority,
@@ -92,6 +99,24 @@ def load(*, size: str, seed: int, today: dt.date, progress: Callable[[str, float
             _travel(case, category, rng, now, units, area_ids, trail)
             cases.append(case)
             trails.append(trail)
+        if community.pk == communities[0].pk:
+            # 领单: a few fresh cases in the first community wait in the pool, where the demo's party members,
+            # volunteers and the department account (unit) see them under 可领单 and may claim them.
+            for i, (code, title, text) in enumerate(POOL_TEMPLATES):
+                category = categories.get(code) or next(iter(categories.values()))
+                place = places[i % len(places)]
+                created = (now - dt.timedelta(hours=2 + 5 * i)).replace(microsecond=0)
+                accepted = created + dt.timedelta(minutes=40)
+                case = Case(
+                    title=title, description=text, channel=Channel.GRID_PATROL, category=category,
+                    reporter_id=people[i % len(people)] if people else None, area_id=place.pk, area_path=place.path,
+                    level="community", owner_path=community.path, owner_area_id=community.pk,
+                    priority=category.priority, created_at=created, accepted_at=accepted, state=State.ACCEPTED,
+                    claimable=True, response_due_at=workdays.add_work_hours(created, category.response_hours),
+                )
+                cases.append(case)
+                trails.append([("cases.case.submit", created, "", ""),
+                               ("cases.case.accept", accepted, "放入领单池", State.ACCEPTED)])
     progress("诉求", 0.92)
     Case.objects.bulk_create(cases, batch_size=2000)
     entries = []

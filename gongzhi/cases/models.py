@@ -1,16 +1,23 @@
 """The case pipeline's data (B1–B9): categories and routing as data, cases with their deadlines and ledger
-columns, photos, followers of merged cases, extension requests, mediation, notifications, and the calendar table."""
+columns, photos, followers (merged duplicates and 我也遇到), residents' updates, follow-up visits (回访), extension
+requests, mediation, notifications, and the calendar table."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from gongzhi.registry.models import Area, AreaKind, MemberUnit, Person
 
-from .workflow import State
+from .workflow import FINAL_STATES, State
+
+# States in which the case runs against its handling deadline (shown as 剩余/超期 on the workbench).
+DEADLINE_STATES = frozenset({State.ACCEPTED, State.DISPATCHED, State.RETURNED, State.IN_PROGRESS, State.REOPENED})
 
 LEVELS = [AreaKind.GRID, AreaKind.COMMUNITY, AreaKind.STREET, AreaKind.DISTRICT, AreaKind.CITY]
 
@@ -80,8 +87,14 @@ class Channel(models.TextChoices):
     MEDIATION_POINT = "mediation_point", _("评理说事点")
     HOTLINE = "hotline", _("热线")
     WINDOW = "window", _("服务窗口")
-    MEETING = "meeting", _("会议决议")
+    MEETING = "meeting", _("会议决定")
+    VISIT = "visit", _("入户走访")
     OPEN311 = "open311", _("Open311 接口")
+
+
+# What staff pick from when they register a case for someone (热线, 窗口, 居民接待日, 评理说事点, 网格巡查, 会议决定…).
+STAFF_CHANNELS = [Channel.HOTLINE, Channel.WINDOW, Channel.RECEPTION_DAY, Channel.MEDIATION_POINT,
+                  Channel.GRID_PATROL, Channel.VISIT, Channel.MEETING]
 
 
 class CaseKind(models.TextChoices):
@@ -149,9 +162,14 @@ class Case(models.Model):
     reopen_count = models.PositiveSmallIntegerField(_("返工次数"), default=0)
     escalation_count = models.PositiveSmallIntegerField(_("上移次数"), default=0)
     duplicate_count = models.PositiveIntegerField(_("并单数"), default=0)
+    follower_count = models.PositiveIntegerField(_("关注人数"), default=0)  # 我也遇到 and merged reporters
+    supervised_at = models.DateTimeField(_("督办时间"), null=True, blank=True)
+    urge_count = models.PositiveSmallIntegerField(_("催办次数"), default=0)
     merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="merged_cases", verbose_name=_("并入"), db_index=False)
     version = models.PositiveIntegerField(default=1)
+    # Where it happened as people say it ("碧海花园 3号楼"), filled for lists by ``selectors.with_places``.
+    place: str = ""
 
     class Meta:
         verbose_name = _("诉求")
@@ -182,13 +200,46 @@ class Case(models.Model):
 
     @property
     def is_overdue(self) -> bool:
-        return self.overdue_at is not None and self.state not in (State.CLOSED, State.REJECTED, State.MERGED)
+        return self.overdue_at is not None and self.state not in FINAL_STATES
+
+    @property
+    def heat(self) -> int:
+        """How many people this problem concerns: the reporter, merged duplicates and those who also met it."""
+        return 1 + self.duplicate_count + self.follower_count
+
+    def time_left(self, now: dt.datetime | None = None) -> tuple[str, bool] | None:
+        """The time to the deadline as people say it ("剩余4小时", "超期3天") and whether it is past; ``None`` when
+        the case runs against no deadline (not dispatched yet, or no longer with a handler)."""
+        if self.due_at is None or self.state not in DEADLINE_STATES:
+            return None
+        delta = self.due_at - (now or timezone.now())
+        past = delta.total_seconds() < 0
+        seconds = abs(delta.total_seconds())
+        days, hours, minutes = int(seconds // 86400), int(seconds // 3600), max(1, int(seconds // 60))
+        if past:
+            text = (gettext("超期{n}天").format(n=days) if days else gettext("超期{n}小时").format(n=hours) if hours
+                    else gettext("超期{n}分钟").format(n=minutes))
+        else:
+            text = (gettext("剩余{n}天").format(n=days) if days else gettext("剩余{n}小时").format(n=hours) if hours
+                    else gettext("剩余{n}分钟").format(n=minutes))
+        return text, past
+
+    @property
+    def time_left_text(self) -> str:
+        left = self.time_left()
+        return left[0] if left else ""
+
+    @property
+    def time_left_past(self) -> bool:
+        left = self.time_left()
+        return bool(left and left[1])
 
 
 class CasePhoto(models.Model):
     class Stage(models.TextChoices):
         REPORT = "report", _("反映")
         FEEDBACK = "feedback", _("办理反馈")
+        UPDATE = "update", _("居民补充")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="photos")
     stage = models.CharField(max_length=10, choices=Stage.choices)
@@ -201,10 +252,16 @@ class CasePhoto(models.Model):
 
 
 class CaseFollower(models.Model):
-    """Reporters of merged duplicates follow the surviving case (并单) and hear of every step."""
+    """People who hear of every step of a case: reporters of merged duplicates (并单) and residents who met the same
+    problem and follow a public case (我也遇到). Each counts in ``Case.follower_count`` (the 并单 heat)."""
+
+    class Kind(models.TextChoices):
+        MERGED = "merged", _("并单")
+        ME_TOO = "me_too", _("我也遇到")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="followers")
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="followed_cases")
+    kind = models.CharField(_("关注方式"), max_length=8, choices=Kind.choices, default=Kind.MERGED)
     since = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -212,6 +269,59 @@ class CaseFollower(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person} → {self.case_id}"
+
+
+class CaseUpdate(models.Model):
+    """What the reporter adds to her case after reporting it (补充说明; photos are CasePhoto rows of stage update)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="updates")
+    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    text = models.TextField(_("补充说明"), max_length=1000, blank=True)
+    photo_count = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(_("时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("居民补充")
+        verbose_name_plural = _("居民补充")
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.text[:20]}"
+
+
+class CaseVisit(models.Model):
+    """回访: staff call the reporter (or send a questionnaire) after the case is closed and record what she says."""
+
+    class Method(models.TextChoices):
+        PHONE = "phone", _("电话回访")
+        QUESTIONNAIRE = "questionnaire", _("问卷回访")
+        IN_PERSON = "in_person", _("上门回访")
+
+    class Result(models.TextChoices):
+        RESOLVED = "resolved", _("问题已解决")
+        UNRESOLVED = "unresolved", _("问题未解决")
+        UNREACHABLE = "unreachable", _("未联系上")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="visits")
+    method = models.CharField(_("回访方式"), max_length=14, choices=Method.choices)
+    result = models.CharField(_("回访结果"), max_length=12, choices=Result.choices)
+    satisfaction = models.CharField(_("满意度"), max_length=12, choices=Rating.choices, blank=True)
+    note = models.TextField(_("回访记录"), max_length=1000, blank=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(_("回访时间"), default=timezone.now)
+    # Denormalised from the case, so that figures count the visits of a subtree on one indexed column.
+    area_path = models.CharField(max_length=255)
+
+    class Meta:
+        verbose_name = _("回访")
+        verbose_name_plural = _("回访")
+        indexes = [models.Index(fields=["area_path", "at"], name="casevisit_area_at_idx",
+                                opclasses=["varchar_pattern_ops", ""])]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.get_result_display()}"
+
+    def audit_area_path(self) -> str:
+        return self.area_path
 
 
 class Extension(models.Model):
@@ -264,20 +374,6 @@ class Hearing(models.Model):
 
     def __str__(self) -> str:
         return f"{self.mediation_id} {self.held_at:%Y-%m-%d}"
-
-
-class Notification(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
-    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    message = models.CharField(max_length=300)
-    created_at = models.DateTimeField(default=timezone.now)
-    read_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["user", "read_at", "created_at"], name="notification_user_idx")]
-
-    def __str__(self) -> str:
-        return self.message
 
 
 class CalendarDay(models.Model):

@@ -1,45 +1,27 @@
-"""Notifications to the people a case transition concerns, behind a small interface.
+"""Notifications to the people a case transition concerns, delivered by :mod:`gongzhi.notifications`.
 
-The in-app channel writes :class:`Notification` rows; an SMS or WeChat channel implements :class:`Channel` and is
-listed in ``settings.GONGZHI_NOTIFICATION_CHANNELS``. Channels run after the transaction commits, so nobody hears of
-a change that rolled back.
+Each notification links to the case page (``cases:case``) and lands in the inbox; e-mail and SMS follow as each user
+chose. Nothing is delivered before the transaction commits, so nobody hears of a change that rolled back.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import Any
 
-from django.conf import settings
-from django.db import transaction
-from django.utils.module_loading import import_string
+from django.urls import reverse
 
+from gongzhi.notifications import services
+from gongzhi.notifications.models import Kind
 
-class Channel(Protocol):
-    def send(self, *, user_ids: list[int], case_id: int | None, message: str) -> None: ...
-
-
-class InAppChannel:
-    def send(self, *, user_ids: list[int], case_id: int | None, message: str) -> None:
-        from .models import Notification
-
-        Notification.objects.bulk_create(
-            [Notification(user_id=uid, case_id=case_id, message=message[:300]) for uid in user_ids]
-        )
+from .models import Case
 
 
-def channels() -> list[Channel]:
-    paths = getattr(settings, "GONGZHI_NOTIFICATION_CHANNELS", ["gongzhi.cases.notify.InAppChannel"])
-    return [import_string(p)() for p in paths]
-
-
-def notify(user_ids: Iterable[Any], case_id: int | None, message: str) -> None:
-    ids = sorted({int(u) for u in user_ids if u})
-    if not ids:
-        return
-
-    def deliver() -> None:
-        for channel in channels():
-            channel.send(user_ids=ids, case_id=case_id, message=message)
-
-    transaction.on_commit(deliver)
+def notify(user_ids: Iterable[Any], case_id: int | None, message: str, *, kind: str | None = None) -> None:
+    """Tell ``user_ids`` about case ``case_id`` (``None``: a message about no case). ``kind`` defaults to a case
+    step (诉求进展), or a plain notice without a case."""
+    if case_id:
+        services.notify(user_ids=user_ids, kind=kind or Kind.CASE, message=message,
+                        link=reverse("cases:case", args=[case_id]), obj=Case(pk=case_id))
+    else:
+        services.notify(user_ids=user_ids, kind=kind or Kind.NOTICE, message=message)

@@ -7,28 +7,79 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Substr
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from gongzhi.accounts.roles import Cap
 from gongzhi.core import audit, workdays
-from gongzhi.core.errors import InvalidInput
+from gongzhi.core.errors import InvalidInput, NotFound
 from gongzhi.core.scope import as_scope, get_scoped, scoped
-from gongzhi.registry.models import Area, MemberUnit
+from gongzhi.registry.models import Area, AreaKind, MemberUnit
 
 from . import rollup
-from .models import Case, CaseSettings, CaseStat
+from .models import Case, CaseSettings, CaseStat, CaseVisit, Rating
 from .workflow import OPEN_STATES, State
 
 S = State
 
 
 def case_get(viewer: Any, pk: Any) -> Case:
+    """A case the viewer may see; claimants (领单) also reach the cases in the pool they may claim from."""
     qs = Case.objects.select_related("category", "area", "owner_area", "assignee_unit", "reporter", "claimed_by",
                                      "merged_into")
-    return get_scoped(viewer, qs, pk)
+    try:
+        case = get_scoped(viewer, qs, pk)
+    except NotFound:
+        hit = claim_pool(viewer).select_related("category", "area", "owner_area").filter(
+            pk=pk if str(pk).isdigit() else 0).first()
+        if hit is None:
+            raise
+        case = hit
+    with_places([case])
+    return case
+
+
+def public_case_get(pk: Any) -> Case:
+    """A public case, for anyone (rendered without personal data)."""
+    case = public_cases().filter(pk=pk if str(pk).isdigit() else 0).first()
+    if case is None:
+        raise NotFound("未找到")
+    with_places([case], compound_only=True)
+    return case
+
+
+def claim_pool(viewer: Any) -> QuerySet[Case]:
+    """领单: cases put in the public pool, where a claimant may look — party members and volunteers in the areas
+    they see, unit handlers in their unit's part of the tree."""
+    from .services import can_claim
+
+    scope = as_scope(viewer)
+    if not scope.is_authenticated or not can_claim(scope):
+        return Case.objects.none()
+    prefixes = set(scope.area_prefixes(Cap.VIEW))
+    units = scope.unit_ids(Cap.CASE_HANDLE)
+    if units:
+        prefixes |= set(MemberUnit.objects.filter(pk__in=units).values_list("area__path", flat=True))
+    pool = _prefix_q("area_path", sorted(prefixes))
+    if pool is None:
+        return Case.objects.none()
+    return Case.objects.filter(pool, claimable=True, state=S.ACCEPTED)
+
+
+def with_places(cases: list[Case], *, compound_only: bool = False) -> list[Case]:
+    """Give each case its ``place``: a building with its compound ("碧海花园 3号楼", one query for the whole list).
+    ``compound_only`` stops at the compound (public pages name no building)."""
+    parents = {c.area_path[: -Area.steplen] for c in cases if c.area.kind == AreaKind.BUILDING}
+    names = dict(Area.objects.filter(path__in=parents).values_list("path", "name")) if parents else {}
+    for c in cases:
+        if c.area.kind == AreaKind.BUILDING:
+            compound = names.get(c.area_path[: -Area.steplen], "")
+            c.place = compound if compound_only and compound else f"{compound} {c.area.name}".strip()
+        else:
+            c.place = c.area.name
+    return cases
 
 
 # ------------------------------------------------------------------------------------------ queues
@@ -98,6 +149,11 @@ def queue(viewer: Any, key: str, *, now: dt.datetime | None = None, area: Area |
         team = _prefix_q("owner_path", handle_areas)
         if team is not None:
             mine |= team & Q(assignee_unit__isnull=True)
+        # A level's own staff (本级工作力量) hold the cases their node keeps for itself.
+        own = sorted({g.area_path for g in scope.grants if g.area_path
+                      and (Cap.CASE_DISPATCH in g.caps or Cap.CASE_HANDLE in g.caps)})
+        if own:
+            mine |= Q(owner_path__in=own, assignee_unit__isnull=True, claimed_by__isnull=True)
         qs = qs.filter(mine, state__in=[S.DISPATCHED, S.IN_PROGRESS, S.REOPENED])
         if scope.person_id:
             claimed = Case.objects.filter(claimed_by_id=scope.person_id,
@@ -106,9 +162,9 @@ def queue(viewer: Any, key: str, *, now: dt.datetime | None = None, area: Area |
     elif key == "to_verify":
         qs = qs.filter(verify or nothing, state=S.HANDLED)
     elif key == "claimable":
-        # Claimants (party members, volunteers) see the public pool where they may look, staff or not.
-        pool = _prefix_q("area_path", scope.area_prefixes(Cap.VIEW))
-        qs = Case.objects.filter(pool, claimable=True, state=S.ACCEPTED) if pool is not None else qs.none()
+        # Claimants (party members, volunteers, units) see the pool where they may look, staff or not; other
+        # staff see what waits in the pool in their area.
+        qs = claim_pool(viewer) if _can_claim(scope) else qs.filter(claimable=True, state=S.ACCEPTED)
     elif key == "due_soon":
         horizon = workdays.add_work_hours(now, CaseSettings.current().due_soon_hours)
         qs = qs.filter(state__in=[S.DISPATCHED, S.IN_PROGRESS, S.REOPENED], due_at__gte=now, due_at__lte=horizon)
@@ -127,12 +183,36 @@ def queue(viewer: Any, key: str, *, now: dt.datetime | None = None, area: Area |
     return qs.select_related("category", "area", "owner_area", "assignee_unit").order_by("-created_at", "-id")
 
 
-def queue_page(qs: QuerySet[Case], *, limit: int, after: tuple[dt.datetime, int] | None = None) -> list[Case]:
-    """Keyset page: newest first, continuing after (created_at, id) of the last case seen."""
-    if after is not None:
+def _can_claim(scope: Any) -> bool:
+    from .services import can_claim
+
+    return bool(can_claim(scope))
+
+
+SORTS = ("new", "due")
+
+
+def queue_page(qs: QuerySet[Case], *, limit: int, after: tuple[dt.datetime | None, int] | None = None,
+               sort: str = "new") -> list[Case]:
+    """Keyset page. ``new``: newest first, continuing after (created_at, id) of the last case seen. ``due``: the
+    nearest deadline first (the most overdue on top), cases without a deadline last, continuing after (due_at, id)."""
+    if sort == "due":
+        qs = qs.order_by(F("due_at").asc(nulls_last=True), "id")
+        if after is not None:
+            due, pk = after
+            if due is None:
+                qs = qs.filter(due_at__isnull=True, pk__gt=pk)
+            else:
+                qs = qs.filter(Q(due_at__gt=due) | Q(due_at=due, pk__gt=pk) | Q(due_at__isnull=True))
+    elif after is not None:
         created, pk = after
         qs = qs.filter(Q(created_at__lt=created) | Q(created_at=created, pk__lt=pk))
-    return list(qs[:limit])
+    return with_places(list(qs[:limit]))
+
+
+def page_key(case: Case, sort: str = "new") -> tuple[dt.datetime | None, int]:
+    """Where the next page continues (see :func:`queue_page`)."""
+    return (case.due_at if sort == "due" else case.created_at), case.pk
 
 
 def queue_counts(viewer: Any, *, now: dt.datetime | None = None, cap: int = 1000) -> dict[str, int]:
@@ -197,9 +277,13 @@ def suggest_duplicates(viewer: Any, case: Case, *, days: int = 30, limit: int = 
             reasons.append(str(_("同一网格")))
         if case.category_id and other.category_id == case.category_id:
             reasons.append(str(_("同一分类")))
+        if other.follower_count:
+            reasons.append(str(_("{n} 人也遇到")).format(n=other.follower_count))
         if score >= threshold:
             scored.append(Duplicate(other, round(score, 3), reasons))
-    scored.sort(key=lambda d: d.score, reverse=True)
+    # Of equally similar cases, the one more people have met comes first: merging into it keeps the heat together.
+    scored.sort(key=lambda d: (d.score, d.case.heat), reverse=True)
+    with_places([d.case for d in scored[:limit]])
     return scored[:limit]
 
 
@@ -208,7 +292,7 @@ def suggest_duplicates(viewer: Any, case: Case, *, days: int = 30, limit: int = 
 
 def public_cases(area: Area | None = None) -> QuerySet[Case]:
     """Cases anyone may see, without personal data (callers render only title, category, area, state, dates)."""
-    qs = Case.objects.filter(is_public=True).exclude(state__in=[S.REJECTED, S.MERGED])
+    qs = Case.objects.filter(is_public=True).exclude(state__in=[S.REJECTED, S.MERGED, S.WITHDRAWN])
     if area is not None:
         qs = qs.filter(area_path__prefix=area.path)
     return qs.select_related("category", "area").order_by("-created_at", "-id")
@@ -236,6 +320,14 @@ class Figures:
     open_cases: int = 0
     basic_counts: bool = True
     by_level: dict[str, int] = field(default_factory=dict)
+    # 回访 in the period (by the time of the visit): how many, how many reached the resident, how many satisfied.
+    visits: int = 0
+    visits_reached: int = 0
+    visits_satisfied: int = 0
+
+    @property
+    def visit_satisfaction_rate(self) -> float | None:
+        return self.rate(self.visits_satisfied, self.visits_reached)
 
     @staticmethod
     def rate(part: int, whole: int) -> float | None:
@@ -272,6 +364,8 @@ class Figures:
             "response_rate": self.response_rate, "on_time_rate": self.on_time_rate,
             "resolution_rate": self.resolution_rate, "satisfaction_rate": self.satisfaction_rate,
             "reopen_rate": self.reopen_rate, "by_level": self.by_level,
+            "visits": self.visits, "visits_reached": self.visits_reached, "visits_satisfied": self.visits_satisfied,
+            "visit_satisfaction_rate": self.visit_satisfaction_rate,
         }
 
 
@@ -286,9 +380,21 @@ def _aggregate(qs: QuerySet[Case]) -> Any:
     return qs.aggregate(**_measures())
 
 
-def _period(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
+EARLIEST = dt.date(2000, 1, 1)
+LATEST = dt.date(2099, 12, 31)
+
+
+def check_period(start: dt.date, end: dt.date) -> None:
+    """A period the figures can be counted for: 从 not after 到, both within 2000–2099."""
+    for name, day in (("end", end), ("start", start)):
+        if not EARLIEST <= day <= LATEST:
+            raise InvalidInput.on(name, str(_("日期须在2000-01-01到2099-12-31之间")))
     if end < start:
         raise InvalidInput.on("end", str(_("结束日期不能早于开始日期")))
+
+
+def _period(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    check_period(start, end)
     tz = workdays.TZ
     return (dt.datetime.combine(start, dt.time.min, tzinfo=tz),
             dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz))
@@ -311,10 +417,18 @@ def figures(viewer: Any, area: Area, start: dt.date, end: dt.date) -> Figures:
     area = get_scoped(viewer, Area, area.pk, cap=Cap.CASE_VIEW)
     lo, hi = _period(start, end)
     if len(area.path) <= rollup.STREET_PATH_LEN:
-        return _figures_from(rollup.totals(area.path, start, end), area, start, end)
-    qs = Case.objects.filter(area_path__prefix=area.path, created_at__gte=lo, created_at__lt=hi).exclude(
-        state=S.MERGED)
-    return _figures_from(_aggregate(qs), area, start, end)
+        f = _figures_from(rollup.totals(area.path, start, end), area, start, end)
+    else:
+        qs = Case.objects.filter(area_path__prefix=area.path, created_at__gte=lo, created_at__lt=hi).exclude(
+            state=S.MERGED)
+        f = _figures_from(_aggregate(qs), area, start, end)
+    reached = ~Q(result=CaseVisit.Result.UNREACHABLE)
+    v = CaseVisit.objects.filter(area_path__prefix=area.path, at__gte=lo, at__lt=hi).aggregate(
+        visits=Count("pk"), reached=Count("pk", filter=reached),
+        satisfied=Count("pk", filter=reached & Q(satisfaction__in=[Rating.SATISFIED, Rating.BASIC]
+                                                   if f.basic_counts else [Rating.SATISFIED])))
+    f.visits, f.visits_reached, f.visits_satisfied = v["visits"], v["reached"], v["satisfied"]
+    return f
 
 
 def figures_by_child(viewer: Any, area: Area, start: dt.date, end: dt.date) -> list[Figures]:

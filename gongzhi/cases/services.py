@@ -18,11 +18,13 @@ from django.utils.translation import gettext as _
 from gongzhi.accounts.models import RoleGrant
 from gongzhi.accounts.roles import POLICIES, Cap
 from gongzhi.core import audit, workdays
-from gongzhi.core.errors import Conflict, Forbidden, InvalidInput
+from gongzhi.core import scope as core_scope
+from gongzhi.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from gongzhi.core.scope import as_scope
 from gongzhi.core.snapshot import Snapshot
 from gongzhi.core.validators import normalize_phone
 from gongzhi.core.writes import validate
+from gongzhi.notifications.models import Kind
 from gongzhi.registry.geo import grid_index
 from gongzhi.registry.models import Area, AreaKind, MemberUnit, PartyMember, Person, PostKind, StaffPost
 
@@ -34,6 +36,8 @@ from .models import (
     CaseKind,
     CasePhoto,
     CaseSettings,
+    CaseUpdate,
+    CaseVisit,
     Category,
     Channel,
     Extension,
@@ -43,7 +47,7 @@ from .models import (
     Rating,
     RoutingRule,
 )
-from .workflow import TRANSITIONS, Actor, State
+from .workflow import FINAL_STATES, TRANSITIONS, Actor, State
 
 MAX_PHOTOS = 6
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
@@ -173,6 +177,7 @@ def case_submit(
     reporter: Person | None = None,
     contact_name: str = "",
     contact_phone: str = "",
+    reporter_phone: str = "",
     photos: list[tuple[str, bytes]] | None = None,
     kind: str = CaseKind.GENERAL,
     parties: list[dict[str, str]] | None = None,
@@ -180,12 +185,33 @@ def case_submit(
     now: dt.datetime | None = None,
 ) -> Case:
     """A resident, grid worker or channel reports a problem. The location is a point (→ its grid, through the
-    registry's lookup) or a node the reporter picks (compound, building)."""
+    registry's lookup) or a node the reporter picks (compound, building).
+
+    Staff register a case *for* a resident (at a window, on the hotline, on patrol): they name the channel and pick
+    the resident (``reporter``) or give her phone number (``reporter_phone``), which finds her person record when
+    there is exactly one; she then sees the case among hers and rates it. A number that matches nobody is kept as
+    the contact."""
     scope = as_scope(actor) if actor is not None else None
     if scope is not None and not scope.has(Cap.CASE_REPORT):
         raise Forbidden(_("您没有权限执行此操作"))
     now = now or timezone.now()
-    reporter_id = reporter.pk if reporter is not None else (scope.person_id if scope is not None else None)
+    staff = scope is None or scope.has(Cap.CASE_VIEW)
+    if channel not in Channel.values:
+        raise InvalidInput.on("channel", _("未知来源渠道"))
+    if not staff and channel not in (Channel.RESIDENT_APP, Channel.OPEN311):
+        raise InvalidInput.on("channel", _("居民只能通过随手拍反映诉求"))
+    if reporter is None and reporter_phone:
+        reporter = _person_by_phone(actor, reporter_phone)
+        if reporter is None and not contact_phone:
+            contact_phone = reporter_phone
+    if reporter is not None and scope is not None and reporter.pk != scope.person_id:
+        if not staff:
+            raise Forbidden(_("只有工作人员可以代居民反映诉求"))
+        if not core_scope.scoped(actor, Person).filter(pk=reporter.pk).exists():
+            raise InvalidInput.on("reporter", _("反映人不在您的工作范围内"))
+    for_someone = reporter is not None or bool(contact_name or contact_phone)
+    reporter_id = reporter.pk if reporter is not None else (
+        scope.person_id if scope is not None and not for_someone else None)
     if area is None:
         if lng is None or lat is None:
             raise InvalidInput.on("area", _("请选择发生地（小区/楼栋）或在地图上标注位置"))
@@ -225,12 +251,36 @@ def case_submit(
     _save_photos(case, cleaned_photos, CasePhoto.Stage.REPORT)
     audit.record(actor=actor, action="cases.case.submit", obj=case,
                  after={"state": case.state, "title": case.title, "channel": channel, "area": area_id,
-                        "level": case.level, "category": category.code if category else None})
+                        "level": case.level, "category": category.code if category else None,
+                        "reporter": reporter_id})
     rollup.add(case)  # last: the day's row stays locked only until the commit that follows
     return case
 
 
+def _person_by_phone(actor: Any, phone: str) -> Person | None:
+    """The one person with this phone number among those the actor may see (``None``: nobody; several: ask)."""
+    number = normalize_phone(phone, "reporter_phone")
+    people = Person.objects.all() if actor is None else core_scope.scoped(actor, Person)
+    found = list(people.filter(phone=number).order_by("pk")[:2])
+    if len(found) > 1:
+        raise InvalidInput.on("reporter_phone", _("该手机号对应多名居民，请直接选择反映人"))
+    return found[0] if found else None
+
+
 # ------------------------------------------------------------------------------------------ transitions
+
+
+def _own_staff(scope: Any, case: Case) -> bool:
+    """The owning level's own staff (本级工作力量): a case role held on the owning node itself — a street's
+    officials and dispatchers for a case the street keeps, a community's workers for the community's."""
+    return any(g.area_path == case.owner_path and (Cap.CASE_HANDLE in g.caps or Cap.CASE_DISPATCH in g.caps)
+               for g in scope.grants)
+
+
+def _superior(scope: Any, case: Case) -> bool:
+    """A dispatcher of a level above the one that owns the case (督办)."""
+    return any(Cap.CASE_DISPATCH in g.caps and g.area_path is not None and len(g.area_path) < len(case.owner_path)
+               and case.owner_path.startswith(g.area_path) for g in scope.grants)
 
 
 def actor_kinds(actor: Any, case: Case) -> set[str]:
@@ -244,7 +294,7 @@ def actor_kinds(actor: Any, case: Case) -> set[str]:
     if case.assignee_unit_id:
         if scope.can(Cap.CASE_HANDLE, unit_id=case.assignee_unit_id):
             kinds.add(Actor.HANDLER)
-    elif scope.can(Cap.CASE_HANDLE, area_path=case.owner_path):
+    elif scope.can(Cap.CASE_HANDLE, area_path=case.owner_path) or _own_staff(scope, case):
         kinds.add(Actor.HANDLER)
     if case.claimed_by_id and case.claimed_by_id == scope.person_id:
         kinds.add(Actor.HANDLER)
@@ -254,6 +304,8 @@ def actor_kinds(actor: Any, case: Case) -> set[str]:
         kinds.add(Actor.REPORTER)
     if case.claimable and can_claim(scope):
         kinds.add(Actor.CLAIMANT)
+    if _superior(scope, case):
+        kinds.add(Actor.SUPERIOR)
     return kinds
 
 
@@ -311,7 +363,10 @@ def _reporter_users(case: Case) -> list[int]:
 def _handler_users(case: Case) -> list[int]:
     if case.assignee_unit_id:
         return _users_with(Cap.CASE_HANDLE, unit_id=case.assignee_unit_id)
-    return _users_with(Cap.CASE_HANDLE, path=case.owner_path)
+    users = _users_with(Cap.CASE_HANDLE, path=case.owner_path) + _users_with(Cap.CASE_DISPATCH, path=case.owner_path)
+    if case.claimed_by_id:
+        users += [u for u in Person.objects.filter(pk=case.claimed_by_id).values_list("user_id", flat=True) if u]
+    return users
 
 
 @transaction.atomic
@@ -341,7 +396,7 @@ def transition(
     if t.needs_reason and not reason:
         raise InvalidInput.on("reason", _("请填写理由"))
 
-    changes: dict[str, Any] = {"state": t.target}
+    changes: dict[str, Any] = {"state": t.target} if t.target is not None else {}
     after_save: list[Any] = []
     tell_reporter = tell_handler = tell_dispatcher = False
     category: Category | None = data.get("category") or case.category
@@ -369,9 +424,13 @@ def transition(
 
         def follow(into: Case = into) -> None:
             people = {case.reporter_id, *CaseFollower.objects.filter(case=case).values_list("person_id", flat=True)}
+            added = 0
             for pid in people - {None, into.reporter_id}:
-                CaseFollower.objects.get_or_create(case=into, person_id=int(pid))  # type: ignore[arg-type]
-            Case.objects.filter(pk=into.pk).update(duplicate_count=F("duplicate_count") + 1 + case.duplicate_count)
+                _row, created = CaseFollower.objects.get_or_create(
+                    case=into, person_id=int(pid), defaults={"kind": CaseFollower.Kind.MERGED})  # type: ignore[arg-type]
+                added += int(created)
+            Case.objects.filter(pk=into.pk).update(duplicate_count=F("duplicate_count") + 1 + case.duplicate_count,
+                                                   follower_count=F("follower_count") + added)
 
         after_save.append(follow)
         tell_reporter = True
@@ -384,7 +443,7 @@ def transition(
             raise InvalidInput.on("time_limit", _("办理时限须在1到365之间"))
         changes.update(assignee_unit=unit, dispatched_at=now,
                        due_at=workdays.deadline(now, days, category.limit_unit), overdue_at=None, due_soon_at=None)
-        tell_handler = True
+        tell_handler = tell_reporter = True
     elif name == "return":
         changes.update(assignee_unit=None)
         tell_dispatcher = True
@@ -401,6 +460,8 @@ def transition(
         else:
             changes["claimed_by_id"] = person_id
         tell_reporter = tell_dispatcher = True
+    elif name == "start":
+        tell_reporter = True  # 已签收办理: she sees someone has taken it up
     elif name == "handle":
         feedback = (data.get("feedback") or "").strip()
         if not feedback:
@@ -425,6 +486,7 @@ def transition(
             raise InvalidInput.on("rating", _("不满意请选择返工"))
         if name == "rate":
             changes.update(rating=rating, **_closing(case, now))
+            tell_handler = True
         else:
             if category is None:
                 raise InvalidInput.on("category", _("该诉求尚未分类"))
@@ -435,6 +497,21 @@ def transition(
     elif name == "close":
         changes.update(**_closing(case, now))
         tell_reporter = True
+    elif name == "withdraw":
+        changes.update(closed_at=now, claimable=False)
+        tell_handler = case.state in (State.DISPATCHED, State.IN_PROGRESS)
+        tell_dispatcher = True
+    elif name == "supervise":
+        due = _new_deadline(data.get("due_at"), now)
+        changes.update(supervised_at=now)
+        if due is not None:
+            changes.update(due_at=due, overdue_at=None, due_soon_at=None)
+        tell_handler = True
+        tell_dispatcher = case.state in (State.ACCEPTED, State.RETURNED)
+    elif name == "urge":
+        changes.update(urge_count=case.urge_count + 1)
+        tell_handler = True
+        tell_dispatcher = case.state in (State.ACCEPTED, State.RETURNED)
     elif name == "escalate":
         level = _next_level(case, data.get("to_level"))
         owner_path = level_path(case.area_path, level)
@@ -456,6 +533,9 @@ def transition(
     audit.record(actor=actor, action=f"cases.case.{name}", obj=case, before=before, after=after, reason=reason)
 
     message = _("诉求 {number}「{title}」：{step}").format(number=case.number, title=case.title[:30], step=t.label)
+    if not t.moves and reason:
+        message = _("诉求 {number}「{title}」：{step}（{note}）").format(
+            number=case.number, title=case.title[:30], step=t.label, note=reason[:100])
     if tell_reporter:
         notify.notify(_reporter_users(case), case.pk, message)
     if tell_handler:
@@ -463,6 +543,23 @@ def transition(
     if tell_dispatcher:
         notify.notify(_users_with(Cap.CASE_DISPATCH, path=case.owner_path), case.pk, message)
     return case
+
+
+def _new_deadline(value: Any, now: dt.datetime) -> dt.datetime | None:
+    """督办's new deadline: a date (the end of that day) or a moment, after now and within a year."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.datetime):
+        due = value if timezone.is_aware(value) else value.replace(tzinfo=workdays.TZ)
+    elif isinstance(value, dt.date):
+        due = dt.datetime.combine(value, dt.time(23, 59, 59), tzinfo=workdays.TZ)
+    else:
+        raise InvalidInput.on("due_at", _("新的办结时限格式无效"))
+    if due <= now:
+        raise InvalidInput.on("due_at", _("新的办结时限须晚于现在"))
+    if due > now + dt.timedelta(days=366):
+        raise InvalidInput.on("due_at", _("新的办结时限不能超过一年"))
+    return due
 
 
 def _closing(case: Case, now: dt.datetime) -> dict[str, Any]:
@@ -475,6 +572,112 @@ def rate(*, actor: Any, case: Case, rating: str, comment: str = "", expected_ver
     name = "reopen" if rating == Rating.DISSATISFIED else "rate"
     return transition(actor=actor, case=case, name=name, rating=rating, reason=comment or ("不满意" if
                       name == "reopen" else ""), expected_version=expected_version)
+
+
+# ------------------------------------------------------------------------------------------ residents' own channel
+
+
+MAX_UPDATE_PHOTOS = 6
+
+
+@transaction.atomic
+def case_update_add(*, actor: Any, case: Case, text: str = "", photos: list[tuple[str, bytes]] | None = None,
+                    now: dt.datetime | None = None) -> CaseUpdate:
+    """The reporter adds to her case: a few words (补充说明), photos, or both. The case does not move (no version
+    step: staff acting on it at the same moment are not disturbed); whoever holds it hears of it."""
+    scope = as_scope(actor)
+    if not (case.reporter_id and case.reporter_id == scope.person_id):
+        raise Forbidden(_("只有反映人可以补充诉求"))
+    if case.state in FINAL_STATES:
+        raise Conflict(_("该诉求已结束，不能再补充"))
+    text = (text or "").strip()
+    if len(text) > 1000:
+        raise InvalidInput.on("text", _("补充说明不能超过1000字"))
+    cleaned = _clean_photos(photos)
+    if not text and not cleaned:
+        raise InvalidInput.on("text", _("请填写补充说明或上传照片"))
+    if cleaned and case.photos.filter(stage=CasePhoto.Stage.UPDATE).count() + len(cleaned) > MAX_UPDATE_PHOTOS:
+        raise InvalidInput.on("photos", _("补充照片最多6张"))
+    update = CaseUpdate.objects.create(case=case, person_id=scope.person_id, text=text, photo_count=len(cleaned),
+                                       created_at=now or timezone.now())
+    _save_photos(case, cleaned, CasePhoto.Stage.UPDATE)
+    audit.record(actor=actor, action="cases.case.update", obj=case, after={"photos": len(cleaned)},
+                 reason=text[:500])
+    message = _("诉求 {number}「{title}」：反映人补充了情况").format(number=case.number, title=case.title[:30])
+    if case.state in (State.DISPATCHED, State.IN_PROGRESS, State.REOPENED):
+        notify.notify(_handler_users(case), case.pk, message)
+    else:
+        notify.notify(_users_with(Cap.CASE_DISPATCH, path=case.owner_path), case.pk, message)
+    return update
+
+
+def _may_see(actor: Any, case: Case) -> bool:
+    public = case.is_public and case.state not in (State.REJECTED, State.MERGED, State.WITHDRAWN)
+    return public or core_scope.scoped(actor, Case).filter(pk=case.pk).exists()
+
+
+@transaction.atomic
+def case_follow(*, actor: Any, case: Case) -> CaseFollower:
+    """我也遇到: a resident who meets the same problem follows a public case (or one she may see) and hears of
+    every step; each follower adds to the case's heat, which the workbench and the duplicate lists show."""
+    scope = as_scope(actor)
+    if scope.person_id is None:
+        raise Forbidden(_("完成居民实名登记后才能关注诉求"))
+    if not _may_see(actor, case):
+        raise NotFound(_("未找到"))
+    if case.reporter_id == scope.person_id:
+        raise InvalidInput.on("case", _("您是反映人，每一步进展都会通知您，无需关注"))
+    if case.state in FINAL_STATES:
+        raise Conflict(_("该诉求已结束，不能再关注"))
+    follower, created = CaseFollower.objects.get_or_create(case=case, person_id=scope.person_id,
+                                                           defaults={"kind": CaseFollower.Kind.ME_TOO})
+    if created:
+        Case.objects.filter(pk=case.pk).update(follower_count=F("follower_count") + 1)
+        case.refresh_from_db(fields=["follower_count"])
+        audit.record(actor=actor, action="cases.case.follow", obj=case,
+                     after={"follower_count": case.follower_count})
+    return follower
+
+
+@transaction.atomic
+def case_unfollow(*, actor: Any, case: Case) -> None:
+    """Stop following a case (我也遇到 or after a merge)."""
+    scope = as_scope(actor)
+    deleted = 0
+    if scope.person_id is not None:
+        deleted, _rows = CaseFollower.objects.filter(case=case, person_id=scope.person_id).delete()
+    if not deleted:
+        raise InvalidInput.on("case", _("您没有关注该诉求"))
+    Case.objects.filter(pk=case.pk, follower_count__gt=0).update(follower_count=F("follower_count") - 1)
+    case.refresh_from_db(fields=["follower_count"])
+    audit.record(actor=actor, action="cases.case.unfollow", obj=case, after={"follower_count": case.follower_count})
+
+
+@transaction.atomic
+def case_visit_record(*, actor: Any, case: Case, method: str, result: str, satisfaction: str = "",
+                      note: str = "", now: dt.datetime | None = None) -> CaseVisit:
+    """回访: after a case is closed, its dispatchers or verifiers (or a superior) call the reporter or send her a
+    questionnaire, and record the result, her satisfaction and a note."""
+    if not actor_kinds(actor, case) & {Actor.DISPATCHER, Actor.VERIFIER, Actor.SUPERIOR}:
+        raise Forbidden(_("您没有权限执行此操作"))
+    if case.state != State.CLOSED:
+        raise Conflict(_("诉求办结后才能回访"))
+    if method not in CaseVisit.Method.values:
+        raise InvalidInput.on("method", _("请选择回访方式"))
+    if result not in CaseVisit.Result.values:
+        raise InvalidInput.on("result", _("请选择回访结果"))
+    if result == CaseVisit.Result.UNREACHABLE:
+        satisfaction = ""
+    elif satisfaction not in Rating.values:
+        raise InvalidInput.on("satisfaction", _("请选择满意、基本满意或不满意"))
+    note = (note or "").strip()
+    if len(note) > 1000:
+        raise InvalidInput.on("note", _("回访记录不能超过1000字"))
+    visit = CaseVisit.objects.create(case=case, method=method, result=result, satisfaction=satisfaction, note=note,
+                                     by=actor, at=now or timezone.now(), area_path=case.area_path)
+    audit.record(actor=actor, action="cases.case.visit", obj=case,
+                 after={"method": method, "result": result, "satisfaction": satisfaction}, reason=note[:500])
+    return visit
 
 
 # ------------------------------------------------------------------------------------------ extensions
@@ -588,7 +791,7 @@ def mark_overdue(now: dt.datetime | None = None) -> int:
                 case.refresh_from_db()
             audit.record(actor=None, action="cases.case.overdue", obj=case, after={"overdue_at": now})
             notify.notify(_handler_users(case) + _users_with(Cap.CASE_DISPATCH, path=case.owner_path), case.pk,
-                          _("诉求 {number} 已超期").format(number=case.number))
+                          _("诉求 {number} 已超期").format(number=case.number), kind=Kind.CASE_OVERDUE)
             flagged += 1
     return flagged
 
@@ -605,7 +808,8 @@ def warn_due_soon(now: dt.datetime | None = None) -> int:
             if not Case.objects.filter(pk=case_id, due_soon_at__isnull=True).update(due_soon_at=now):
                 continue
             case = Case.objects.get(pk=case_id)
-            notify.notify(_handler_users(case), case.pk, _("诉求 {number} 即将到期").format(number=case.number))
+            notify.notify(_handler_users(case), case.pk, _("诉求 {number} 即将到期").format(number=case.number),
+                          kind=Kind.CASE_DUE_SOON)
             warned += 1
     return warned
 
@@ -636,12 +840,22 @@ def _require_configure(actor: Any) -> None:
 @transaction.atomic
 def routing_rule_create(*, actor: Any, area: Area, level: str, category: Category | None = None,
                         unit: MemberUnit | None = None) -> RoutingRule:
-    _require_configure(actor)
+    """A rule: cases of ``category`` (and its subtree; none = every category) located under ``area`` go to
+    ``level`` (the owning level's dispatchers) and, when given, to ``unit`` as the suggested handler."""
+    if actor is not None and not as_scope(actor).can(Cap.CASE_CONFIGURE, area_path=area.path):
+        raise Forbidden(_("您没有权限执行此操作"))
     if level not in Level.values:
         raise InvalidInput.on("level", _("未知层级"))
+    if area.depth > _LEVEL_DEPTH["grid"] + 1:
+        raise InvalidInput.on("area", _("规则区域须为市、区、街道、社区、网格或小区"))
     if _LEVEL_DEPTH[level] < area.depth and unit is None:
         raise InvalidInput.on("level", _("承办层级不能高于规则区域"))
+    if category is not None and not category.active:
+        raise InvalidInput.on("category", _("该诉求分类已停用"))
+    if RoutingRule.objects.filter(area=area, category=category).exists():
+        raise InvalidInput.on("category", _("该区域已有此分类的派单规则，请先删除原规则"))
     rule = RoutingRule.objects.create(area=area, level=level, category=category, unit=unit)
+    RULES.invalidate()
     transaction.on_commit(RULES.invalidate)
     audit.record(actor=actor, action="cases.routing_rule.create", obj=rule,
                  after={"area": area.code, "level": level, "category": category.code if category else None,
@@ -650,15 +864,172 @@ def routing_rule_create(*, actor: Any, area: Area, level: str, category: Categor
 
 
 @transaction.atomic
-def calendar_day_set(*, actor: Any, day: dt.date, is_workday: bool, note: str = "") -> None:
+def calendar_day_set(*, actor: Any, day: dt.date, is_workday: bool, note: str = "") -> CalendarDay:
+    """Record ``day`` as a holiday (休) or a 调休 working day (班) in the administrator's table, which wins over
+    the official calendar (chinesecalendar) and the Monday–Friday fallback."""
     _require_configure(actor)
-    from .models import CalendarDay
+    if not isinstance(day, dt.date) or not CALENDAR_YEARS[0] <= day.year <= CALENDAR_YEARS[1]:
+        raise InvalidInput.on("day", _("日期须在{start}年到{end}年之间").format(start=CALENDAR_YEARS[0],
+                                                                             end=CALENDAR_YEARS[1]))
+    note = (note or "").strip()
+    if len(note) > 50:
+        raise InvalidInput.on("note", _("说明不能超过50个字"))
+    old = CalendarDay.objects.filter(day=day).first()
+    before = {"day": day, "is_workday": old.is_workday, "note": old.note} if old else None
+    obj, _created = CalendarDay.objects.update_or_create(day=day, defaults={"is_workday": is_workday, "note": note})
+    audit.record(actor=actor, action="cases.calendar.set", obj=obj, before=before,
+                 after={"day": day, "is_workday": is_workday, "note": note})
+    transaction.on_commit(workdays.clear_cache)
+    workdays.clear_cache()
+    return obj
 
-    obj, _created = CalendarDay.objects.update_or_create(day=day, defaults={"is_workday": is_workday,
-                                                                             "note": note[:50]})
-    audit.record(actor=actor, action="cases.calendar.set", obj=obj, after={"day": day, "is_workday": is_workday})
+
+User = get_user_model()
+
+
+# ---- configuration (calendar, routing rules)
+
+# This section's own imports (kept here so the section stays self-contained).
+from django.db.models import QuerySet  # noqa: E402
+
+from gongzhi.core.scope import scoped  # noqa: E402
+
+from .models import CalendarDay  # noqa: E402
+
+CALENDAR_YEARS = (2000, 2100)  # the years the calendar pages and API accept
+
+
+@transaction.atomic
+def calendar_day_clear(*, actor: Any, day: dt.date) -> None:
+    """Remove the administrator's entry for ``day``: the official calendar (or Monday–Friday) applies again."""
+    _require_configure(actor)
+    obj = CalendarDay.objects.filter(day=day).first()
+    if obj is None:
+        raise InvalidInput.on("day", _("该日期没有人工调整，无需清除"))
+    audit.record(actor=actor, action="cases.calendar.clear", obj=obj,
+                 before={"day": obj.day, "is_workday": obj.is_workday, "note": obj.note})
+    obj.delete()
     transaction.on_commit(workdays.clear_cache)
     workdays.clear_cache()
 
 
-User = get_user_model()
+@dataclass(frozen=True)
+class CalendarDayInfo:
+    day: dt.date
+    is_workday: bool
+    source: str  # "table" (the administrator's table), "official" (chinesecalendar), "weekday" (Mon–Fri)
+    note: str  # the table's note, or the official holiday's name
+
+
+@dataclass(frozen=True)
+class CalendarYear:
+    year: int
+    official: bool  # chinesecalendar covers the year
+    table_holidays: int  # holidays (休) recorded in the administrator's table for the year
+    days: list[CalendarDayInfo]
+
+    @property
+    def covered(self) -> bool:
+        return self.official or self.table_holidays > 0
+
+    @property
+    def table_days(self) -> list[CalendarDayInfo]:
+        return [d for d in self.days if d.source == "table"]
+
+
+def calendar_source_label(source: str) -> str:
+    labels = {"table": _("管理员设定"), "official": _("国务院放假安排"), "weekday": _("默认周一至周五")}
+    return labels.get(source, source)
+
+
+def _official_holiday_names() -> dict[str, str]:
+    import chinese_calendar
+
+    return {h.value: h.chinese for h in chinese_calendar.Holiday}
+
+
+def _official_covers(year: int) -> bool:
+    return workdays.library_covers(dt.date(year, 1, 1)) and workdays.library_covers(dt.date(year, 12, 31))
+
+
+def _check_year(year: int) -> None:
+    if not CALENDAR_YEARS[0] <= year <= CALENDAR_YEARS[1]:
+        raise InvalidInput.on("year", _("年份须在{start}年到{end}年之间").format(start=CALENDAR_YEARS[0],
+                                                                             end=CALENDAR_YEARS[1]))
+
+
+def calendar_year_covered(year: int) -> bool:
+    """Does the official calendar or the administrator's table know the holidays of ``year``? (at most one query)"""
+    _check_year(year)
+    if _official_covers(year):
+        return True
+    return CalendarDay.objects.filter(day__gte=dt.date(year, 1, 1), day__lte=dt.date(year, 12, 31),
+                                      is_workday=False).exists()
+
+
+def calendar_year(year: int) -> CalendarYear:
+    """Every day of ``year``: working day or not, and where that comes from — the administrator's table first,
+    then the official calendar, then Monday–Friday (the same order :mod:`gongzhi.core.workdays` applies). One query."""
+    import chinese_calendar
+
+    _check_year(year)
+    rows = {d.day: d for d in CalendarDay.objects.filter(day__gte=dt.date(year, 1, 1), day__lte=dt.date(year, 12, 31))}
+    official = _official_covers(year)
+    names = _official_holiday_names() if official else {}
+    days: list[CalendarDayInfo] = []
+    day = dt.date(year, 1, 1)
+    while day.year == year:
+        row = rows.get(day)
+        if row is not None:
+            days.append(CalendarDayInfo(day, row.is_workday, "table", row.note))
+        elif official:
+            on_holiday, name = chinese_calendar.get_holiday_detail(day)
+            is_work = bool(chinese_calendar.is_workday(day))
+            note = names.get(name, name or "") if name and (on_holiday or is_work) else ""
+            days.append(CalendarDayInfo(day, is_work, "official", note))
+        else:
+            days.append(CalendarDayInfo(day, day.weekday() < 5, "weekday", ""))
+        day += dt.timedelta(days=1)
+    return CalendarYear(year=year, official=official,
+                        table_holidays=sum(1 for r in rows.values() if not r.is_workday), days=days)
+
+
+def routing_rules(actor: Any) -> QuerySet[RoutingRule]:
+    """The routing rules whose area lies in the part of the tree ``actor`` configures."""
+    return RoutingRule.objects.filter(area__in=scoped(actor, Area, cap=Cap.CASE_CONFIGURE))
+
+
+@transaction.atomic
+def routing_rule_delete(*, actor: Any, rule: RoutingRule, reason: str = "") -> None:
+    """Remove a routing rule: from now on cases it matched follow the next rule, or the category's default level."""
+    area_path = Area.objects.values_list("path", flat=True).get(pk=rule.area_id)
+    if actor is not None and not as_scope(actor).can(Cap.CASE_CONFIGURE, area_path=area_path):
+        raise Forbidden(_("您没有权限执行此操作"))
+    reason = (reason or "").strip()
+    if len(reason) > 200:
+        raise InvalidInput.on("reason", _("原因不能超过200个字"))
+    audit.record(actor=actor, action="cases.routing_rule.delete", obj=rule, reason=reason, area_path=area_path,
+                 before={"area": rule.area_id, "level": rule.level, "category": rule.category_id,
+                         "unit": rule.unit_id})
+    rule.delete()
+    RULES.invalidate()
+    transaction.on_commit(RULES.invalidate)
+
+
+@dataclass(frozen=True)
+class RoutePreview:
+    route: Route
+    owner: Area
+    unit: MemberUnit | None
+    default_level: str  # where the category alone would send the case
+
+
+def routing_preview(*, category: Category | None, area: Area) -> RoutePreview:
+    """Where a new case of ``category`` located at ``area`` would be routed now (what :func:`route` answers)."""
+    if area.kind not in (AreaKind.GRID, AreaKind.COMPOUND, AreaKind.BUILDING, AreaKind.COMMUNITY):
+        raise InvalidInput.on("area", _("发生地须为社区、网格、小区或楼栋"))
+    r = route(category, area.path)
+    owner = Area.objects.get(path=r.owner_path)
+    unit = MemberUnit.objects.filter(pk=r.unit_id).first() if r.unit_id else None
+    return RoutePreview(route=r, owner=owner, unit=unit,
+                        default_level=category.default_level if category else Level.COMMUNITY)

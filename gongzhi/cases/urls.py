@@ -8,6 +8,7 @@ urlpatterns = [
     path("report/", views.report, name="report"),
     path("mine/", views.mine, name="mine"),
     path("public/", views.public, name="public"),
+    path("public/<int:pk>/", views.public_case, name="public_case"),
     path("figures/", views.figures, name="figures"),
     path("ledger.xlsx", views.ledger_export, name="ledger"),
     path("<int:pk>/", views.case_detail, name="case"),

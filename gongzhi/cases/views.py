@@ -10,6 +10,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -20,19 +21,34 @@ from openpyxl import Workbook
 from gongzhi.accounts.roles import Cap
 from gongzhi.core.errors import DomainError
 from gongzhi.core.scope import get_scoped, scope_of, scoped
-from gongzhi.registry.models import Area, AreaKind, MemberUnit, Sector
+from gongzhi.registry.models import Area, AreaKind, MemberUnit, Person, Sector
 from gongzhi.registry.presenters import phone_for
 from gongzhi.web.pages import bar_chart, boundary_svg, form_errors, not_found_as_404, pie_chart
 
 from . import selectors, services
-from .models import Case, CaseKind, CasePhoto, Category, Extension, Level, Mediation, Rating
-from .workflow import TRANSITIONS, State
+from .models import (
+    STAFF_CHANNELS,
+    Case,
+    CaseFollower,
+    CaseKind,
+    CasePhoto,
+    CaseVisit,
+    Category,
+    Channel,
+    Extension,
+    Level,
+    Mediation,
+    Rating,
+)
+from .workflow import FINAL_STATES, TRANSITIONS, State
 
 # How each recorded step reads on the timeline.
 STEP_LABELS: dict[str, Any] = {
     **{name: t.label for name, t in TRANSITIONS.items()},
     "submit": gettext_lazy("反映"), "overdue": gettext_lazy("超期"), "request": gettext_lazy("申请延期"),
     "decide": gettext_lazy("延期审批"), "hearing": gettext_lazy("调解"), "conclude": gettext_lazy("调解结果"),
+    "update": gettext_lazy("反映人补充"), "follow": gettext_lazy("我也遇到"), "unfollow": gettext_lazy("取消关注"),
+    "visit": gettext_lazy("回访"),
 }
 
 
@@ -69,6 +85,17 @@ class ReportForm(forms.Form):
     )
 
 
+class StaffReportForm(ReportForm):
+    """Staff register a case for a resident: where it came in and who reported it."""
+
+    channel = forms.ChoiceField(label=gettext_lazy("来源渠道"), choices=[(c.value, c.label) for c in STAFF_CHANNELS],
+                                initial=Channel.GRID_PATROL)
+    reporter = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    reporter_phone = forms.CharField(label=gettext_lazy("反映人手机号（已登记的居民会自动关联，可不填）"),
+                                     max_length=20, required=False)
+    contact_name = forms.CharField(label=gettext_lazy("反映人姓名（可不填）"), max_length=50, required=False)
+
+
 COMMON_CATEGORIES = ["030602", "030603", "030604", "030605", "030608", "030302", "030501", "030503", "030703",
                      "030704", "030204"]
 
@@ -91,7 +118,13 @@ def report(request: HttpRequest) -> HttpResponse:
         raise Http404
     places, svg = _report_places(request.user)
     names = {a.path: a.name for a in places}
-    form = ReportForm(request.POST or None, request.FILES or None)
+    staff = scope_of(request.user).has(Cap.CASE_VIEW)
+    form = (StaffReportForm if staff else ReportForm)(request.POST or None, request.FILES or None)
+    picked = None  # 代居民反映: staff come from the person's page with ?reporter=<id>
+    raw_reporter = request.POST.get("reporter") or request.GET.get("reporter") or ""
+    if staff and raw_reporter.isdigit():
+        picked = get_scoped(request.user, Person.objects.select_related("area"), int(raw_reporter))
+        form.initial["reporter"] = picked.pk
     categories = list(Category.objects.filter(code__in=COMMON_CATEGORIES).order_by("code"))
     form.fields["category"].choices = [("", "—")] + [(c.code, c.name) for c in categories]  # type: ignore[attr-defined]
     form.fields["area"].choices = [("", _("在地图上标注或选择"))] + [  # type: ignore[attr-defined]
@@ -101,11 +134,15 @@ def report(request: HttpRequest) -> HttpResponse:
         try:
             area = get_scoped(request.user, Area, int(data["area"])) if data["area"] else None
             photos = [(f.name, f.read()) for f in data["photos"][:7]]
+            extra: dict[str, Any] = {"channel": Channel.RESIDENT_APP}
+            if staff:
+                extra = {"channel": data["channel"], "reporter": picked,
+                         "reporter_phone": data["reporter_phone"], "contact_name": data["contact_name"]}
             case = services.case_submit(
                 actor=request.user, title=data["title"], description=data["description"], area=area,
                 lng=data["lng"], lat=data["lat"], address=data["address"],
                 category=services.CATEGORIES_BY_CODE.get().get(data["category"]) if data["category"] else None,
-                photos=photos, channel="app" if not scope_of(request.user).has(Cap.CASE_VIEW) else "patrol",
+                photos=photos, **extra,
             )
         except DomainError as exc:
             form_errors(form, exc)
@@ -114,17 +151,27 @@ def report(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("已提交，诉求编号 {number}").format(number=case.number))
             return redirect("cases:case", pk=case.pk)
-    return render(request, "cases/report.html", {"form": form, "svg": svg})
+    return render(request, "cases/report.html", {"form": form, "svg": svg, "picked": picked})
 
 
 @login_required
 def mine(request: HttpRequest) -> HttpResponse:
+    """我的诉求: what she reported (or staff registered for her), what she follows, what she claimed, and — for
+    party members, volunteers and units — the 领单 pool."""
     scope = scope_of(request.user)
     if scope.person_id is None:
         raise Http404
-    reported = selectors.queue(request.user, "reported")[:100]
-    followed = Case.objects.filter(followers__person_id=scope.person_id).select_related("category", "area")[:50]
-    return render(request, "cases/mine.html", {"reported": reported, "followed": followed})
+    related = ("category", "area", "owner_area", "assignee_unit")
+    reported = selectors.with_places(list(selectors.queue(request.user, "reported")[:100]))
+    followed = selectors.with_places(list(
+        Case.objects.filter(followers__person_id=scope.person_id).select_related(*related)
+        .order_by("-created_at")[:50]))
+    claimed = selectors.with_places(list(
+        Case.objects.filter(claimed_by_id=scope.person_id).select_related(*related).order_by("-created_at")[:50]))
+    pool = selectors.with_places(list(selectors.claim_pool(request.user).select_related(*related)
+                                      .order_by("-created_at")[:50]))
+    return render(request, "cases/mine.html", {"reported": reported, "followed": followed, "claimed": claimed,
+                                               "pool": pool, "can_claim": services.can_claim(scope)})
 
 
 # ------------------------------------------------------------------------------------------ staff: workbench
@@ -141,15 +188,18 @@ def workbench(request: HttpRequest) -> HttpResponse:
     if key not in selectors.QUEUE_KEYS:
         raise Http404
     q = request.GET.get("q", "").strip()[:50]
+    sort = request.GET.get("sort") or "new"
+    if sort not in selectors.SORTS:
+        raise Http404
     qs = selectors.queue(request.user, key, text=q)
-    after = None
+    after: tuple[dt.datetime | None, int] | None = None
     if request.GET.get("after"):
         try:
             stamp, pk = request.GET["after"].rsplit("_", 1)
-            after = (dt.datetime.fromisoformat(stamp), int(pk))
+            after = (None if stamp == "-" else dt.datetime.fromisoformat(stamp), int(pk))
         except ValueError:
             raise Http404 from None
-    page = selectors.queue_page(qs, limit=51, after=after)
+    page = selectors.queue_page(qs, limit=51, after=after, sort=sort)
     more = len(page) > 50
     page = page[:50]
     if request.method == "POST" and key in ("to_dispatch",):
@@ -157,9 +207,10 @@ def workbench(request: HttpRequest) -> HttpResponse:
     counts = selectors.queue_counts(request.user)
     queues = [(q_.key, q_.label, counts.get(q_.key)) for q_ in selectors.QUEUES
               if q_.key != "reported" or scope.person_id]
+    last = selectors.page_key(page[-1], sort) if more and page else None
     return render(request, "cases/workbench.html", {
-        "queue": key, "queues": queues, "cases": page, "q": q,
-        "next": f"{page[-1].created_at.isoformat()}_{page[-1].pk}" if more and page else "",
+        "queue": key, "queues": queues, "cases": page, "q": q, "sort": sort,
+        "next": f"{last[0].isoformat() if last[0] else '-'}_{last[1]}" if last else "",
         "units": _dispatch_units() if key == "to_dispatch" and scope.has(Cap.CASE_DISPATCH) else [],
         "now": timezone.now(),
     })
@@ -208,6 +259,21 @@ class ActionForm(forms.Form):
     into = forms.IntegerField(required=False)
     to_level = forms.ChoiceField(choices=[("", ""), *Level.choices], required=False)
     claimable = forms.BooleanField(required=False)
+    due_at = forms.DateField(label=gettext_lazy("新的办结时限"), required=False)
+
+
+class UpdateForm(forms.Form):
+    text = forms.CharField(label=gettext_lazy("补充说明"), max_length=1000, required=False,
+                           widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class VisitForm(forms.Form):
+    method = forms.ChoiceField(label=gettext_lazy("回访方式"), choices=CaseVisit.Method.choices)
+    result = forms.ChoiceField(label=gettext_lazy("回访结果"), choices=CaseVisit.Result.choices)
+    satisfaction = forms.ChoiceField(label=gettext_lazy("满意度"), choices=[("", "—"), *Rating.choices],
+                                     required=False)
+    note = forms.CharField(label=gettext_lazy("回访记录"), max_length=1000, required=False,
+                           widget=forms.Textarea(attrs={"rows": 2}))
 
 
 @login_required
@@ -223,6 +289,10 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         case.assignee_unit_id is not None and case.assignee_unit_id in scope.unit_ids(Cap.CASE_VIEW))
     grid = Area.objects.filter(path=case.area_path[:20], kind=AreaKind.GRID).first()
     svg = boundary_svg([(grid.boundary, True)]) if grid and grid.boundary else ""
+    own = bool(case.reporter_id and case.reporter_id == scope.person_id)
+    following = scope.person_id is not None and not own and CaseFollower.objects.filter(
+        case=case, person_id=scope.person_id).exists()
+    kinds = services.actor_kinds(user, case)
     context = {
         "case": case, "allowed": [TRANSITIONS[n] for n in allowed], "staff": staff,
         "timeline": [(e, STEP_LABELS.get(e.action.rsplit(".", 1)[-1], e.action)) for e in selectors.timeline(case)],
@@ -240,6 +310,14 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_decide": "dispatcher" in services.actor_kinds(user, case),
         "mediation": getattr(case, "mediation", None) if case.kind == CaseKind.MEDIATION else None,
         "ratings": Rating.choices, "levels": [lv for lv in Level.choices if lv[0] != "grid"],
+        "own": own, "following": following,
+        "can_update": own and case.state not in FINAL_STATES,
+        "can_follow": scope.person_id is not None and not own and not following and case.state not in FINAL_STATES,
+        "updates": case.updates.order_by("created_at")[:50],
+        "visits": case.visits.select_related("by").order_by("-at")[:20] if staff or own else [],
+        "can_visit": case.state == State.CLOSED and bool(kinds & {"dispatcher", "verifier", "superior"}),
+        "update_form": UpdateForm(), "visit_form": VisitForm(),
+        "time_left": case.time_left(),
     }
     return render(request, "cases/case.html", context)
 
@@ -267,6 +345,20 @@ def _act(request: HttpRequest, case: Case) -> HttpResponse:
         elif what == "conclude":
             services.mediation_conclude(actor=user, case=case, outcome=request.POST.get("outcome", ""),
                                         agreement=request.POST.get("agreement", ""))
+        elif what == "update":
+            update = UpdateForm(request.POST)
+            update.is_valid()
+            services.case_update_add(actor=user, case=case, text=update.cleaned_data.get("text", ""),
+                                     photos=[(f.name or "", f.read()) for f in request.FILES.getlist("photos")[:7]])
+        elif what == "follow":
+            services.case_follow(actor=user, case=case)
+        elif what == "unfollow":
+            services.case_unfollow(actor=user, case=case)
+        elif what == "visit":
+            visit = VisitForm(request.POST)
+            if not visit.is_valid():
+                raise DomainError(_("输入有误"), {k: [str(e) for e in v] for k, v in visit.errors.items()})
+            services.case_visit_record(actor=user, case=case, **visit.cleaned_data)
         elif what in TRANSITIONS:
             form = ActionForm(request.POST)
             if not form.is_valid():
@@ -289,6 +381,8 @@ def _act(request: HttpRequest, case: Case) -> HttpResponse:
                 data["into"] = selectors.case_get(user, d["into"])
             if d["to_level"]:
                 data["to_level"] = d["to_level"]
+            if d["due_at"]:
+                data["due_at"] = d["due_at"]
             if what in ("rate", "reopen"):
                 services.rate(actor=user, case=case, rating=d["rating"] or "", comment=d["reason"],
                               expected_version=d["version"])
@@ -298,11 +392,21 @@ def _act(request: HttpRequest, case: Case) -> HttpResponse:
         else:
             raise Http404
     except DomainError as exc:
-        detail = "；".join(f"{m}" for msgs in exc.fields.values() for m in msgs) or exc.message
+        detail = "；".join(f"{FIELD_LABELS.get(k, k)}：{m}" if k in FIELD_LABELS else f"{m}"
+                          for k, msgs in exc.fields.items() for m in msgs) or exc.message
         messages.error(request, detail)
     else:
         messages.success(request, _("已办理"))
     return redirect("cases:case", pk=case.pk)
+
+
+# Field names of the case page's forms as people read them, for error messages.
+FIELD_LABELS: dict[str, Any] = {
+    "reason": gettext_lazy("理由"), "due_at": gettext_lazy("新的办结时限"), "text": gettext_lazy("补充说明"),
+    "photos": gettext_lazy("照片"), "method": gettext_lazy("回访方式"), "result": gettext_lazy("回访结果"),
+    "satisfaction": gettext_lazy("满意度"), "note": gettext_lazy("回访记录"), "rating": gettext_lazy("评价"),
+    "feedback": gettext_lazy("办理情况"), "category": gettext_lazy("诉求分类"), "time_limit": gettext_lazy("办理时限"),
+}
 
 
 @login_required
@@ -319,15 +423,25 @@ def photo(request: HttpRequest, pk: int) -> FileResponse:
 # ------------------------------------------------------------------------------------------ figures and ledger
 
 
-def _period(request: HttpRequest) -> tuple[dt.date, dt.date]:
+class PeriodForm(forms.Form):
+    start = forms.DateField(label=gettext_lazy("从"), required=False)
+    end = forms.DateField(label=gettext_lazy("到"), required=False)
+
+
+def _period(request: HttpRequest) -> tuple[PeriodForm, dt.date, dt.date]:
+    """The period the figures are for (default: the year up to today). A bad date, 到 before 从 or a date far out
+    of range is an error on that field, never a 500."""
+    form = PeriodForm(request.GET)
     today = timezone.localdate()
+    if not form.is_valid():
+        return form, today - dt.timedelta(days=365), today
+    end = form.cleaned_data["end"] or today
+    start = form.cleaned_data["start"] or (end - dt.timedelta(days=365) if end.year > 2000 else end)
     try:
-        end = dt.date.fromisoformat(request.GET["end"]) if request.GET.get("end") else today
-        start = dt.date.fromisoformat(request.GET["start"]) if request.GET.get("start") else end - dt.timedelta(
-            days=365)
-    except ValueError:
-        raise Http404 from None
-    return start, end
+        selectors.check_period(start, end)
+    except DomainError as exc:
+        form_errors(form, exc)
+    return form, start, end
 
 
 @login_required
@@ -341,7 +455,11 @@ def figures(request: HttpRequest) -> HttpResponse:
         roots[0] if roots else None)
     if area is None:
         raise Http404
-    start, end = _period(request)
+    period, start, end = _period(request)
+    if period.errors:
+        return render(request, "cases/figures.html", {"area": area, "roots": roots, "period": period,
+                                                      "start": request.GET.get("start", ""),
+                                                      "end": request.GET.get("end", "")}, status=400)
     total = selectors.figures(user, area, start, end)
     children = selectors.figures_by_child(user, area, start, end) if area.kind not in (
         AreaKind.GRID, AreaKind.COMPOUND, AreaKind.BUILDING) else []
@@ -356,7 +474,8 @@ def figures(request: HttpRequest) -> HttpResponse:
         "levels": pie_chart(_("在哪一级办结"), [(str(Level(k).label), v) for k, v in total.by_level.items() if v]),
     }
     return render(request, "cases/figures.html", {"area": area, "roots": roots, "f": total, "children": children,
-                                                  "units": units, "charts": charts, "start": start, "end": end})
+                                                  "units": units, "charts": charts, "start": start, "end": end,
+                                                  "period": period})
 
 
 @login_required
@@ -386,10 +505,69 @@ def ledger_export(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@login_required
+PUBLIC_AREA_KINDS = (AreaKind.CITY, AreaKind.DISTRICT, AreaKind.STREET, AreaKind.COMMUNITY)
+
+
 def public(request: HttpRequest) -> HttpResponse:
-    """What has been reported in the viewer's area, with no personal data (title, type, place, state)."""
-    roots = Area.objects.filter(pk__in=scope_of(request.user).root_area_ids()).order_by("path")
-    root = roots.first()
-    cases = list(selectors.public_cases(root)[:100]) if root else []
-    return render(request, "cases/public.html", {"cases": cases, "root": root, "mediation": Mediation})
+    """社区公开诉求, open to anyone without signing in: public cases with no personal data (title, type, the compound
+    it concerns, state, dates, how many also met it). Signed-in users start from their own area; ``?area=`` picks a
+    district, street or community."""
+    root: Area | None = None
+    raw = request.GET.get("area", "")
+    if raw.isdigit():
+        root = Area.objects.filter(pk=int(raw), kind__in=PUBLIC_AREA_KINDS).first()
+        if root is None:
+            raise Http404
+    elif request.user.is_authenticated:
+        root = Area.objects.filter(pk__in=scope_of(request.user).root_area_ids()).order_by("path").first()
+    after: tuple[dt.datetime | None, int] | None = None
+    if request.GET.get("after"):
+        try:
+            stamp, pk = request.GET["after"].rsplit("_", 1)
+            after = (dt.datetime.fromisoformat(stamp), int(pk))
+        except ValueError:
+            raise Http404 from None
+    rows = selectors.queue_page(selectors.public_cases(root), limit=51, after=after)
+    cases = selectors.with_places(rows[:50], compound_only=True)
+    more = len(rows) > 50
+    choices = list(Area.objects.filter(kind__in=[AreaKind.DISTRICT, AreaKind.STREET, AreaKind.COMMUNITY],
+                                       depth__lte=(root.depth + 1) if root else 3)
+                   .filter(path__prefix=root.path if root else "").order_by("path")[:200])
+    return render(request, "cases/public.html", {
+        "cases": cases, "root": root, "mediation": Mediation, "areas": choices,
+        "next": f"{cases[-1].created_at.isoformat()}_{cases[-1].pk}" if more and cases else "",
+    })
+
+
+def public_case(request: HttpRequest, pk: int) -> HttpResponse:
+    """One public case, for anyone: what happened and how it went, no names, phones or exact addresses. A
+    signed-in resident may say she met it too (我也遇到)."""
+    try:
+        case = selectors.public_case_get(pk)
+    except DomainError:
+        raise Http404 from None
+    scope = scope_of(request.user)
+    if request.method == "POST":
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        try:
+            if request.POST.get("action") == "unfollow":
+                services.case_unfollow(actor=request.user, case=case)
+            else:
+                services.case_follow(actor=request.user, case=case)
+        except DomainError as exc:
+            messages.error(request, "；".join(m for msgs in exc.fields.values() for m in msgs) or exc.message)
+        else:
+            messages.success(request, _("已关注，办理的每一步都会通知您") if request.POST.get("action") != "unfollow"
+                             else _("已取消关注"))
+        return redirect("cases:public_case", pk=case.pk)
+    following = scope.person_id is not None and CaseFollower.objects.filter(case=case,
+                                                                            person_id=scope.person_id).exists()
+    steps = [(e.at, STEP_LABELS.get(e.action.rsplit(".", 1)[-1], "")) for e in selectors.timeline(case)
+             if e.action.rsplit(".", 1)[-1] in TRANSITIONS or e.action.endswith(".submit")]
+    return render(request, "cases/public_case.html", {
+        "case": case, "following": following, "steps": steps,
+        "own": scope.person_id is not None and case.reporter_id == scope.person_id,
+        "can_follow": scope.person_id is not None and case.state not in FINAL_STATES,
+        "signed_in": request.user.is_authenticated,
+    })

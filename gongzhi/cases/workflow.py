@@ -4,9 +4,12 @@
 12345: 受理 → 派单 → 办理 → 答复 → 督办 → 办结 → 回访 → 评价. Every move along this graph goes through
 :func:`gongzhi.cases.services.transition` and nothing else assigns ``Case.state``.
 
+A row whose ``target`` is ``None`` is a declared action that leaves the state as it is (督办, 催办): the same engine
+runs it — who may, from which states, with a reason or not, one version step, one audit record.
+
 Who may take a transition is named by an actor kind: a capability on the case's owning node (``case_dispatch``),
-the handler of the case (its assigned unit's handlers, or the owning community's workers), the verifier on the
-case's location, the reporter, or a claimant.
+the handler of the case (its assigned unit's handlers, or the owning level's own staff), the verifier on the
+case's location, the reporter, a claimant, or a superior (a dispatcher of a level above the owning one).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ class State(models.TextChoices):
     REOPENED = "reopened", _("返工")
     CLOSED = "closed", _("已办结")
     MERGED = "merged", _("已并单")
+    WITHDRAWN = "withdrawn", _("已撤回")
 
 
 class Actor(models.TextChoices):
@@ -38,6 +42,7 @@ class Actor(models.TextChoices):
     VERIFIER = "verifier", _("核实人员")
     REPORTER = "reporter", _("反映人")
     CLAIMANT = "claimant", _("领单人")
+    SUPERIOR = "superior", _("上级督办人员")
     SYSTEM = "system", _("系统")
 
 
@@ -46,16 +51,21 @@ class Transition:
     name: str
     label: Any  # lazily translated
     sources: frozenset[str]
-    target: str
+    target: str | None  # None: an action on the case that does not move it (督办, 催办)
     actors: frozenset[str]
     needs_reason: bool = False
+
+    @property
+    def moves(self) -> bool:
+        return self.target is not None
 
 
 S = State
 A = Actor
 
 
-def _t(name: str, label: Any, sources: set[str], target: str, actors: set[str], reason: bool = False) -> Transition:
+def _t(name: str, label: Any, sources: set[str], target: str | None, actors: set[str],
+       reason: bool = False) -> Transition:
     return Transition(name, label, frozenset(sources), target, frozenset(actors), reason)
 
 
@@ -78,6 +88,14 @@ TRANSITIONS: dict[str, Transition] = {
         _t("close", _("结案"), {S.VERIFIED}, S.CLOSED, {A.VERIFIER, A.SYSTEM}),
         _t("escalate", _("上移"), {S.ACCEPTED, S.RETURNED, S.DISPATCHED, S.IN_PROGRESS, S.REOPENED}, S.ACCEPTED,
            {A.DISPATCHER, A.HANDLER}, reason=True),
+        # The resident takes her case back while nobody has reported it handled yet.
+        _t("withdraw", _("撤回"), {S.SUBMITTED, S.ACCEPTED, S.DISPATCHED, S.RETURNED, S.IN_PROGRESS}, S.WITHDRAWN,
+           {A.REPORTER}, reason=True),
+        # Declared actions that leave the state as it is.
+        _t("supervise", _("督办"), {S.ACCEPTED, S.DISPATCHED, S.RETURNED, S.IN_PROGRESS, S.REOPENED}, None,
+           {A.SUPERIOR}, reason=True),
+        _t("urge", _("催办"), {S.ACCEPTED, S.DISPATCHED, S.RETURNED, S.IN_PROGRESS, S.REOPENED}, None,
+           {A.DISPATCHER, A.SUPERIOR}),
     ]
 }
 
@@ -87,7 +105,7 @@ OPEN_STATES = frozenset({S.SUBMITTED, S.ACCEPTED, S.DISPATCHED, S.RETURNED, S.IN
 LEDGER_STATES = OPEN_STATES - {S.VERIFIED}
 # While a handler holds it, the case runs against its deadline.
 RUNNING_STATES = frozenset({S.DISPATCHED, S.IN_PROGRESS, S.REOPENED, S.RETURNED, S.ACCEPTED})
-FINAL_STATES = frozenset({S.CLOSED, S.REJECTED, S.MERGED})
+FINAL_STATES = frozenset({S.CLOSED, S.REJECTED, S.MERGED, S.WITHDRAWN})
 
 
 def as_dot() -> str:
@@ -95,6 +113,6 @@ def as_dot() -> str:
     lines = ["digraph case {"]
     for t in TRANSITIONS.values():
         for s in sorted(t.sources):
-            lines.append(f'  {s} -> {t.target} [label="{t.label}"];')
+            lines.append(f'  {s} -> {t.target or s} [label="{t.label}"];')
     lines.append("}")
     return "\n".join(lines)

@@ -101,7 +101,7 @@ def present_trail(entries: list[AuditEntry]) -> list[dict[str, Any]]:
             return None
         try:
             return model._meta.get_field(name)
-        except Exception:  # noqa: BLE001 - a key that is not a field (an old or derived value)
+        except Exception:
             return None
 
     wanted: dict[type[models.Model], set[Any]] = defaultdict(set)

@@ -1,4 +1,11 @@
-from django.urls import URLPattern, path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "notifications"
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("", views.inbox, name="inbox"),
+    path("read/", views.read, name="read"),
+    path("preferences/", views.preferences, name="preferences"),
+    path("<int:pk>/", views.open_notification, name="open"),
+]

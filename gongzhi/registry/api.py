@@ -25,8 +25,13 @@ from .models import (
     Area,
     AreaKind,
     CommitmentItem,
+    CommitteeBody,
+    DualRegistration,
     GrassrootsGroup,
+    GrassrootsSurvey,
+    MemberStatus,
     MemberUnit,
+    OrganisationPost,
     OrgLevel,
     Pairing,
     PairingKind,
@@ -35,6 +40,7 @@ from .models import (
     Person,
     PostKind,
     Sector,
+    StaffPost,
 )
 from .presenters import personal_numbers, phone_for
 
@@ -296,6 +302,68 @@ def org_create(request: HttpRequest, payload: OrgIn) -> Status[dict[str, Any]]:
     return Status(201, org_out(org))
 
 
+class OrgPatch(Schema):
+    name: str | None = Field(None, min_length=1, max_length=150)
+    level: Literal[tuple(OrgLevel.values)] | None = None  # type: ignore[valid-type]
+    sector: Literal[tuple(Sector.values)] | None = None  # type: ignore[valid-type]
+    parent_id: int | None = Field(None, description="上级党组织（传 null 取消）")
+    has_joint_committee: bool | None = None
+    founded_on: dt.date | None = None
+    reason: str = Field("", max_length=500)
+
+
+@router.patch("/organisations/{org_id}", response=dict, summary="修改党组织")
+def org_update(request: HttpRequest, org_id: int, payload: OrgPatch) -> dict[str, Any]:
+    user = user_of(request)
+    org = get_scoped(user, PartyOrganisation.objects.select_related("area", "parent"), org_id)
+    changes = payload.dict(exclude_unset=True)
+    reason = changes.pop("reason", "")
+    if "parent_id" in changes:
+        parent_id = changes.pop("parent_id")
+        changes["parent"] = get_scoped(user, PartyOrganisation.objects.select_related("area"), parent_id) \
+            if parent_id else None
+    for key in ("name", "level", "sector", "has_joint_committee"):
+        if key in changes and changes[key] is None:
+            raise InvalidInput.on(key, "不能为空")
+    return org_out(services.party_org_update(actor=user, org=org, changes=changes, reason=reason))
+
+
+class OrgPostIn(Schema):
+    person_id: int
+    title: str = Field(..., min_length=1, max_length=30, description="书记、副书记、委员、兼职委员…")
+    body: Literal[tuple(CommitteeBody.values)] = CommitteeBody.COMMITTEE  # type: ignore[valid-type]
+    is_part_time: bool = False
+    representing_id: int | None = Field(None, description="兼职委员所代表的驻区单位")
+    since: dt.date | None = None
+    reason: str = Field("", max_length=500)
+
+
+def org_post_out(p: OrganisationPost) -> dict[str, Any]:
+    return {"id": p.pk, "organisation_id": p.organisation_id, "person_id": p.person_id, "person": p.person.name,
+            "body": p.body, "title": p.title, "is_part_time": p.is_part_time, "representing_id": p.representing_id,
+            "since": p.since, "until": p.until}
+
+
+@router.get("/organisations/{org_id}/posts", response=dict, summary="班子成员与大工委/大党委委员")
+def org_post_list(request: HttpRequest, org_id: int, limit: int = 50, after: str | None = None) -> dict[str, Any]:
+    user = user_of(request)
+    org = get_scoped(user, PartyOrganisation, org_id)
+    qs = scoped(user, OrganisationPost).filter(organisation=org).select_related("person")
+    return page(qs, limit, after, org_post_out)
+
+
+@router.post("/organisations/{org_id}/posts", response={201: dict}, summary="任命班子成员或兼职委员")
+def org_post_create(request: HttpRequest, org_id: int, payload: OrgPostIn) -> Status[dict[str, Any]]:
+    user = user_of(request)
+    org = get_scoped(user, PartyOrganisation.objects.select_related("area"), org_id)
+    post = services.org_post_create(
+        actor=user, organisation=org, person=get_scoped(user, Person, payload.person_id), title=payload.title,
+        body=payload.body, is_part_time=payload.is_part_time,
+        representing=get_scoped(user, MemberUnit, payload.representing_id) if payload.representing_id else None,
+        since=payload.since, reason=payload.reason)
+    return Status(201, org_post_out(post))
+
+
 # ------------------------------------------------------------------------------------------ people
 
 
@@ -420,6 +488,89 @@ def post_assign(request: HttpRequest, payload: PostIn) -> Status[dict[str, Any]]
     return Status(201, {"id": post.pk, "kind": post.kind, "area": area_ref(post.area), "person_id": post.person_id})
 
 
+class MemberPatch(Schema):
+    organisation_id: int | None = None
+    status: Literal[tuple(MemberStatus.values)] | None = None  # type: ignore[valid-type]
+    joined_on: dt.date | None = None
+    work_unit_id: int | None = Field(None, description="工作单位（传 null 取消）")
+    in_service: bool | None = None
+    is_mobile: bool | None = None
+    outflow_place: str | None = Field(None, max_length=100)
+    inflow_place: str | None = Field(None, max_length=100)
+    needs_home_study: bool | None = None
+    reason: str = Field("", max_length=500)
+
+
+def _member(user: Any, member_id: int) -> PartyMember:
+    return get_scoped(user, PartyMember.objects.select_related("person__area", "organisation__area"), member_id)
+
+
+@router.patch("/party-members/{member_id}", response=dict, summary="修改党员信息")
+def member_update(request: HttpRequest, member_id: int, payload: MemberPatch) -> dict[str, Any]:
+    user = user_of(request)
+    member = _member(user, member_id)
+    changes = payload.dict(exclude_unset=True)
+    reason = changes.pop("reason", "")
+    if "organisation_id" in changes:
+        org_id = changes.pop("organisation_id")
+        if org_id is None:
+            raise InvalidInput.on("organisation_id", "组织关系所在党组织不能为空")
+        changes["organisation"] = get_scoped(user, PartyOrganisation.objects.select_related("area"), org_id)
+    if "work_unit_id" in changes:
+        unit_id = changes.pop("work_unit_id")
+        changes["work_unit"] = get_scoped(user, MemberUnit, unit_id) if unit_id else None
+    for key in ("status", "in_service", "is_mobile", "outflow_place", "inflow_place", "needs_home_study"):
+        if key in changes and changes[key] is None:
+            raise InvalidInput.on(key, "不能为空")
+    services.party_member_update(actor=user, member=member, changes=changes, reason=reason)
+    return member_out(user, _member(user, member_id))
+
+
+class DualRegistrationIn(Schema):
+    community_id: int
+    registered_on: dt.date
+    party_member_id: int | None = Field(None, description="在职党员（与 unit_id 二选一）")
+    unit_id: int | None = None
+    reason: str = Field("", max_length=500)
+
+
+def registration_out(r: DualRegistration) -> dict[str, Any]:
+    return {"id": r.pk, "community": area_ref(r.community), "party_member_id": r.party_member_id,
+            "unit_id": r.unit_id, "registered_on": r.registered_on}
+
+
+@router.get("/dual-registrations", response=dict, summary="双报到")
+def registration_list(request: HttpRequest, area_id: int | None = None, limit: int = 50,
+                      after: str | None = None) -> dict[str, Any]:
+    user = user_of(request)
+    qs = _within(scoped(user, DualRegistration).select_related("community"), user, area_id, "community__path")
+    return page(qs, limit, after, registration_out)
+
+
+@router.post("/dual-registrations", response={201: dict}, summary="登记双报到")
+def registration_create(request: HttpRequest, payload: DualRegistrationIn) -> Status[dict[str, Any]]:
+    user = user_of(request)
+    reg = services.dual_register(
+        actor=user, community=selectors.area_get(user, payload.community_id), registered_on=payload.registered_on,
+        party_member=get_scoped(user, PartyMember, payload.party_member_id) if payload.party_member_id else None,
+        unit=get_scoped(user, MemberUnit, payload.unit_id) if payload.unit_id else None, reason=payload.reason)
+    return Status(201, registration_out(reg))
+
+
+class EndIn(Schema):
+    on: dt.date = Field(..., description="结束/离任日期")
+    reason: str = Field("", max_length=500)
+
+
+@router.post("/staff-posts/{post_id}/end", response=dict, summary="离任")
+def post_end(request: HttpRequest, post_id: int, payload: EndIn) -> dict[str, Any]:
+    user = user_of(request)
+    post = get_scoped(user, StaffPost.objects.select_related("area"), post_id)
+    post = services.staff_post_end(actor=user, post=post, until=payload.on, reason=payload.reason)
+    return {"id": post.pk, "kind": post.kind, "area": area_ref(post.area), "person_id": post.person_id,
+            "since": post.since, "until": post.until}
+
+
 # ------------------------------------------------------------------------------------------ grassroots survey
 
 
@@ -453,6 +604,96 @@ def group_create(request: HttpRequest, payload: GroupIn) -> Status[dict[str, Any
     data = payload.dict()
     area = selectors.area_get(user, data.pop("area_id"))
     return Status(201, group_out(services.grassroots_group_create(actor=user, area=area, **data)))
+
+
+class SurveyEntryIn(Schema):
+    group_id: int
+    member_count: int | None = Field(None, ge=0, le=1_000_000)
+    party_member_count: int | None = Field(None, ge=0, le=1_000_000)
+
+
+class SurveyIn(Schema):
+    area_id: int
+    conducted_on: dt.date
+    note: str = Field("", max_length=2000)
+    entries: list[SurveyEntryIn] = Field(..., min_length=1, max_length=500)
+
+
+def survey_out(s: GrassrootsSurvey, entries: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": s.pk, "area": area_ref(s.area), "conducted_on": s.conducted_on, "note": s.note}
+    if entries:
+        out["entries"] = [{"group_id": e.group_id, "group": e.group.name, "member_count": e.member_count,
+                           "party_member_count": e.party_member_count, "can_form_org": e.can_form_org,
+                           "outcome": e.group.outcome}
+                          for e in s.entries.select_related("group").order_by("pk")[:500]]
+    return out
+
+
+@router.get("/grassroots-surveys", response=dict, summary="草根组织排查")
+def survey_list(request: HttpRequest, area_id: int | None = None, limit: int = 50,
+                after: str | None = None) -> dict[str, Any]:
+    user = user_of(request)
+    qs = _within(scoped(user, GrassrootsSurvey).select_related("area"), user, area_id, "area__path")
+    return page(qs, limit, after, survey_out)
+
+
+@router.get("/grassroots-surveys/{survey_id}", response=dict)
+def survey_get(request: HttpRequest, survey_id: int) -> dict[str, Any]:
+    return survey_out(get_scoped(user_of(request), GrassrootsSurvey.objects.select_related("area"), survey_id),
+                      entries=True)
+
+
+@router.post("/grassroots-surveys", response={201: dict}, summary="登记一轮排查")
+def survey_create(request: HttpRequest, payload: SurveyIn) -> Status[dict[str, Any]]:
+    user = user_of(request)
+    area = selectors.area_get(user, payload.area_id)
+    groups = scoped(user, GrassrootsGroup).select_related("area").in_bulk([e.group_id for e in payload.entries])
+    entries = []
+    for i, e in enumerate(payload.entries):
+        if e.group_id not in groups:
+            raise InvalidInput.on(f"entries[{i}].group_id", "未找到该草根组织")
+        entry: dict[str, Any] = {"group": groups[e.group_id]}
+        if e.member_count is not None:
+            entry["member_count"] = e.member_count
+        if e.party_member_count is not None:
+            entry["party_member_count"] = e.party_member_count
+        entries.append(entry)
+    survey = services.survey_record(actor=user, area=area, conducted_on=payload.conducted_on, entries=entries,
+                                    note=payload.note)
+    return Status(201, survey_out(survey, entries=True))
+
+
+class FormOrgIn(Schema):
+    name: str = Field(..., min_length=1, max_length=150)
+    parent_id: int
+    founded_on: dt.date
+    reason: str = Field("", max_length=500)
+
+
+@router.post("/grassroots-groups/{group_id}/form-org", response={201: dict}, summary="草根组织组建党组织")
+def group_form_org(request: HttpRequest, group_id: int, payload: FormOrgIn) -> Status[dict[str, Any]]:
+    user = user_of(request)
+    group = get_scoped(user, GrassrootsGroup.objects.select_related("area"), group_id)
+    org = services.group_form_party_org(
+        actor=user, group=group, name=payload.name, founded_on=payload.founded_on, reason=payload.reason,
+        parent=get_scoped(user, PartyOrganisation.objects.select_related("area"), payload.parent_id))
+    return Status(201, {"organisation": org_out(org), "group": group_out(group)})
+
+
+class InstructorIn(Schema):
+    person_id: int
+    since: dt.date
+    reason: str = Field("", max_length=500)
+
+
+@router.post("/grassroots-groups/{group_id}/instructor", response=dict, summary="选派党建指导员")
+def group_instructor(request: HttpRequest, group_id: int, payload: InstructorIn) -> dict[str, Any]:
+    user = user_of(request)
+    group = get_scoped(user, GrassrootsGroup.objects.select_related("area"), group_id)
+    group = services.group_assign_instructor(actor=user, group=group,
+                                             instructor=get_scoped(user, Person, payload.person_id),
+                                             since=payload.since, reason=payload.reason)
+    return group_out(group)
 
 
 # ------------------------------------------------------------------------------------------ pairings
@@ -527,6 +768,13 @@ def pairing_create(request: HttpRequest, payload: PairingIn) -> Status[dict[str,
         target_person=fetch(Person, payload.target_person_id),
     )
     return Status(201, pairing_out(pairing))
+
+
+@router.post("/pairings/{pairing_id}/end", response=dict, summary="结束结对")
+def pairing_end(request: HttpRequest, pairing_id: int, payload: EndIn) -> dict[str, Any]:
+    user = user_of(request)
+    pairing = get_scoped(user, Pairing.objects.select_related("area"), pairing_id)
+    return pairing_out(services.pairing_end(actor=user, pairing=pairing, ended_on=payload.on, reason=payload.reason))
 
 
 @router.post("/pairings/{pairing_id}/visits", response={201: dict})

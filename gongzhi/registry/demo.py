@@ -707,8 +707,10 @@ def _demo_accounts() -> list[tuple[str, str, str]]:
             home = Area.objects.filter(kind=AreaKind.BUILDING, path__prefix=first_community.path).order_by("path")[0]
             gender = Gender.FEMALE
             number = id_number(random.Random(SEED + 1), "990101", gender)
-            Person.objects.create(name="李秀兰", gender=gender, id_number=number, birth_year=int(number[6:10]),
-                                  phone="13904110001", area=home, user=user)
+            resident = Person.objects.create(name="李秀兰", gender=gender, id_number=number,
+                                             birth_year=int(number[6:10]), phone="13904110001", area=home, user=user)
+            # A volunteer (三河 领单): the demo resident sees the claim pool in 我的诉求.
+            StaffPost.objects.create(person=resident, kind=PostKind.VOLUNTEER, area=first_community)
         else:
             staff_id = _staff_person(role, anchor)
             if staff_id is not None:

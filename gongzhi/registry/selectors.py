@@ -6,7 +6,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.conf import settings
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce, Substr
 
 from gongzhi.accounts.roles import Cap
 from gongzhi.core.scope import as_scope, get_scoped, scoped
@@ -27,7 +29,7 @@ from .models import (
     StaffPost,
 )
 
-# 天长: one community worker for about every 350 households.
+# 天长: one community worker for about every 350 households (the default of the setting below).
 HOUSEHOLDS_PER_COMMUNITY_WORKER = 350
 
 
@@ -71,7 +73,38 @@ def area_search(viewer: Any, text: str, limit: int = 20) -> list[Area]:
     return list(qs.order_by("depth", "path")[:limit])
 
 
-# ------------------------------------------------------------------------- coverage (A2)
+# ------------------------------------------------------------------------- coverage (A2) and norms
+
+
+def grid_households_norm() -> tuple[int, int]:
+    """天长: a grid takes 300–500 households (``GONGZHI_GRID_HOUSEHOLDS``)."""
+    low, high = getattr(settings, "GONGZHI_GRID_HOUSEHOLDS", (300, 500))
+    return int(low), int(high)
+
+
+def households_per_community_worker() -> int:
+    """天长: one community worker for about every 350 households (``GONGZHI_HOUSEHOLDS_PER_COMMUNITY_WORKER``)."""
+    return int(getattr(settings, "GONGZHI_HOUSEHOLDS_PER_COMMUNITY_WORKER", HOUSEHOLDS_PER_COMMUNITY_WORKER))
+
+
+def compound_covered() -> Q:
+    """A compound is covered by a party organisation on it, or by the branch of the grid it lies in (一网格多小区).
+
+    One rule, looked up from the compound itself, so a compound's own figure and the figure of every area above it
+    agree (the grid's branch sits outside the compound's subtree, and only a grid's own branch counts: a unit's
+    organisation on the grid, or the 社区党委 above a compound hung directly on the community, does not)."""
+    own = Exists(PartyOrganisation.objects.filter(area_id=OuterRef("pk")))
+    grid_branch = Exists(PartyOrganisation.objects.filter(
+        unit__isnull=True, area__kind=AreaKind.GRID,
+        area__path=Substr(OuterRef("path"), 1, (OuterRef("depth") - 1) * Area.steplen)))
+    return own | grid_branch  # type: ignore[return-value]
+
+
+def unit_covered() -> Q:
+    """A unit is covered by a party organisation of its own or by a joint branch (联合党支部) covering it."""
+    return Exists(PartyOrganisation.objects.filter(unit=OuterRef("pk"))) | Exists(  # type: ignore[return-value]
+        PartyOrganisation.covered_units.through.objects.filter(memberunit_id=OuterRef("pk"))
+    )
 
 
 @dataclass
@@ -95,10 +128,19 @@ class Coverage:
     households: int = 0
     community_workers: int = 0
     community_workers_needed: int = 0
+    households_per_worker: int = HOUSEHOLDS_PER_COMMUNITY_WORKER
+    communities: int = 0
+    communities_understaffed: int = 0
+    grid_norm: tuple[int, int] = (300, 500)
+    grids: int = 0
+    grids_undersized: int = 0
+    grids_oversized: int = 0
     grid_workers: int = 0
     volunteers: int = 0
     uncovered_compounds: list[Area] = field(default_factory=list)
     uncovered_units: list[MemberUnit] = field(default_factory=list)
+    off_norm_grids: list[Area] = field(default_factory=list)
+    understaffed: list[dict[str, Any]] = field(default_factory=list)  # {"area", "households", "workers", "needed"}
 
     @staticmethod
     def _rate(part: int, whole: int) -> float | None:
@@ -115,6 +157,27 @@ class Coverage:
     @property
     def social_org_rate(self) -> float | None:
         return self._rate(self.social_orgs_covered, self.social_orgs)
+
+    @property
+    def grids_off_norm(self) -> int:
+        return self.grids_undersized + self.grids_oversized
+
+    @property
+    def community_workers_short(self) -> int:
+        return max(0, self.community_workers_needed - self.community_workers)
+
+    @property
+    def grid_flag(self) -> str | None:
+        """For a grid itself: "undersized" / "oversized" against the 300–500 rule, None when within it (or unknown)."""
+        if self.area.kind != AreaKind.GRID or not self.area.households:
+            return None
+        low, high = self.grid_norm
+        return "undersized" if self.area.households < low else "oversized" if self.area.households > high else None
+
+    @property
+    def staffing_applies(self) -> bool:
+        """The staffing norm is about communities and the levels above them (community workers serve a community)."""
+        return self.area.kind in (AreaKind.CITY, AreaKind.DISTRICT, AreaKind.STREET, AreaKind.COMMUNITY)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -140,88 +203,140 @@ class Coverage:
             "households": self.households,
             "community_workers": self.community_workers,
             "community_workers_needed": self.community_workers_needed,
+            "community_workers_short": self.community_workers_short,
+            "households_per_worker": self.households_per_worker,
+            "communities": self.communities,
+            "communities_understaffed": self.communities_understaffed,
+            "grid_norm": list(self.grid_norm),
+            "grids": self.grids,
+            "grids_undersized": self.grids_undersized,
+            "grids_oversized": self.grids_oversized,
+            "grid_flag": self.grid_flag,
             "grid_workers": self.grid_workers,
             "volunteers": self.volunteers,
             "uncovered_compounds": [{"id": a.pk, "code": a.code, "name": a.name} for a in self.uncovered_compounds],
             "uncovered_units": [{"id": u.pk, "name": u.name, "sector": u.sector} for u in self.uncovered_units],
+            "off_norm_grids": [{"id": a.pk, "code": a.code, "name": a.name, "households": a.households}
+                               for a in self.off_norm_grids],
+            "understaffed": [{"id": r["area"].pk, "code": r["area"].code, "name": r["area"].name,
+                              "households": r["households"], "workers": r["workers"], "needed": r["needed"]}
+                             for r in self.understaffed],
         }
 
 
-def _unit_coverage(units: QuerySet[MemberUnit]) -> tuple[int, int, list[MemberUnit]]:
-    """(units, units with a party organisation of their own or covered by a joint branch, the first gaps)."""
-    covered = Exists(PartyOrganisation.objects.filter(unit=OuterRef("pk"))) | Exists(
-        PartyOrganisation.covered_units.through.objects.filter(memberunit_id=OuterRef("pk"))
-    )
-    total = units.count()
-    n_covered = units.filter(covered).count()
-    gaps = list(units.exclude(covered).order_by("name")[:20])
-    return total, n_covered, gaps
+def _by_bucket(qs: QuerySet[Any], path: str, length: int, *keys: str, **aggregates: Any) -> dict[Any, dict[str, Any]]:
+    """Aggregate ``qs`` per subtree: rows grouped by the first ``length`` characters of their ``path`` lookup (the
+    subtree of one area), and by ``keys``. One query whatever the number of areas."""
+    rows = qs.annotate(_bucket=Substr(path, 1, length)).values("_bucket", *keys).annotate(**aggregates).order_by()
+    return {(r["_bucket"], *(r[k] for k in keys)) if keys else r["_bucket"]: r for r in rows}
 
 
-def coverage(viewer: Any, area: Area, gap_limit: int = 20) -> Coverage:
-    """Coverage of the party's organisation over a subtree (A2 应建尽建), and the gaps to close."""
-    area = get_scoped(viewer, Area, area.pk)
-    prefix = area.path
-    cov = Coverage(area=area)
+def _community_staffing(within: str) -> QuerySet[Area]:
+    """Communities under ``within`` with their serving community workers counted (``workers``)."""
+    workers = (StaffPost.objects.filter(area=OuterRef("pk"), kind=PostKind.COMMUNITY_WORKER, until__isnull=True)
+               .order_by().values("area").annotate(n=Count("person", distinct=True)).values("n"))
+    return Area.objects.filter(kind=AreaKind.COMMUNITY, path__prefix=within).annotate(
+        workers=Coalesce(Subquery(workers, output_field=IntegerField()), 0))
 
-    # A compound is covered by an organisation on it, or by the branch of the grid it lies in (一网格多小区).
-    org_area_ids = set(
-        PartyOrganisation.objects.filter(area__path__prefix=prefix).values_list("area_id", flat=True).distinct()
-    )
-    compounds = list(Area.objects.filter(kind=AreaKind.COMPOUND, path__prefix=prefix).order_by("path"))
-    parents = {
-        a.path: a.pk
-        for a in Area.objects.filter(path__in={c.path[: -Area.steplen] for c in compounds}).only("pk", "path")
-    }
-    uncovered = [c for c in compounds if c.pk not in org_area_ids and parents.get(c.path[: -Area.steplen]) not in
-                 org_area_ids]
-    cov.compounds = len(compounds)
-    cov.compounds_with_org = len(compounds) - len(uncovered)
-    cov.uncovered_compounds = uncovered[:gap_limit]
 
-    units = MemberUnit.objects.filter(area__path__prefix=prefix)
-    cov.non_public_units, cov.non_public_covered, np_gaps = _unit_coverage(units.filter(sector=Sector.NON_PUBLIC))
-    cov.social_orgs, cov.social_orgs_covered, so_gaps = _unit_coverage(units.filter(sector=Sector.SOCIAL_ORG))
-    cov.uncovered_units = (np_gaps + so_gaps)[:gap_limit]
+def _coverages(areas: list[Area], within: str, gap_limit: int = 0) -> list[Coverage]:
+    """Coverage of each area in ``areas`` (siblings at one depth, all under the path ``within``) in a fixed number of
+    queries, whatever their number: every figure is counted per subtree in the database."""
+    if not areas:
+        return []
+    length = len(areas[0].path)
+    assert all(len(a.path) == length and a.path.startswith(within) for a in areas)
+    low, high = grid_households_norm()
+    per_worker = households_per_community_worker()
 
-    by_level = (
-        PartyOrganisation.objects.filter(area__path__prefix=prefix).values("level").annotate(n=Count("pk"))
-    )
-    cov.party_orgs_by_level = {row["level"]: row["n"] for row in by_level}
-    cov.party_orgs = sum(cov.party_orgs_by_level.values())
+    compounds = Area.objects.filter(kind=AreaKind.COMPOUND, path__prefix=within)
+    n_compounds = _by_bucket(compounds, "path", length, n=Count("pk"))
+    n_covered = _by_bucket(compounds.filter(compound_covered()), "path", length, n=Count("pk"))
 
-    members = PartyMember.objects.filter(organisation__area__path__prefix=prefix)
-    m = members.aggregate(
+    units = MemberUnit.objects.filter(area__path__prefix=within, sector__in=[Sector.NON_PUBLIC, Sector.SOCIAL_ORG])
+    n_units = _by_bucket(units, "area__path", length, "sector", n=Count("pk"))
+    n_units_covered = _by_bucket(units.filter(unit_covered()), "area__path", length, "sector", n=Count("pk"))
+
+    levels = _by_bucket(PartyOrganisation.objects.filter(area__path__prefix=within), "area__path", length, "level",
+                        n=Count("pk"))
+    members = _by_bucket(
+        PartyMember.objects.filter(organisation__area__path__prefix=within), "organisation__area__path", length,
         n_total=Count("pk", distinct=True),
         n_mobile=Count("pk", filter=Q(is_mobile=True), distinct=True),
         n_in_service=Count("pk", filter=Q(in_service=True), distinct=True),
         n_registered=Count("pk", filter=Q(in_service=True, registrations__isnull=False), distinct=True),
     )
-    cov.party_members, cov.mobile_members = m["n_total"], m["n_mobile"]
-    cov.in_service_members, cov.in_service_registered = m["n_in_service"], m["n_registered"]
+    outcomes = _by_bucket(GrassrootsGroup.objects.filter(area__path__prefix=within), "area__path", length, "outcome",
+                          n=Count("pk"))
+    posts = _by_bucket(StaffPost.objects.filter(area__path__prefix=within, until__isnull=True), "area__path", length,
+                       "kind", n=Count("person", distinct=True))
+    grids = _by_bucket(Area.objects.filter(kind=AreaKind.GRID, path__prefix=within), "path", length,
+                       n=Count("pk"),
+                       small=Count("pk", filter=Q(households__gt=0, households__lt=low)),  # 0: not recorded
+                       large=Count("pk", filter=Q(households__gt=high)))
+    communities = _community_staffing(within)
+    short = Q(households__gt=F("workers") * per_worker)  # workers < ⌈households / per_worker⌉
+    staffing = _by_bucket(communities, "path", length, n=Count("pk"), short=Count("pk", filter=short))
+    above_communities = [a for a in areas if a.kind in (AreaKind.CITY, AreaKind.DISTRICT, AreaKind.STREET)]
+    households = _by_bucket(Area.objects.filter(kind=AreaKind.COMMUNITY, path__prefix=within), "path", length,
+                            n=Sum("households")) if above_communities else {}
 
-    groups = GrassrootsGroup.objects.filter(area__path__prefix=prefix).values("outcome").annotate(n=Count("pk"))
-    cov.grassroots_by_outcome = {row["outcome"]: row["n"] for row in groups}
-    cov.grassroots_groups = sum(cov.grassroots_by_outcome.values())
-    cov.grassroots_pending = cov.grassroots_by_outcome.get(GroupOutcome.PENDING, 0)
+    result = []
+    for area in areas:
+        b = area.path
+        cov = Coverage(area=area, grid_norm=(low, high), households_per_worker=per_worker)
+        cov.compounds = n_compounds.get(b, {}).get("n", 0)
+        cov.compounds_with_org = n_covered.get(b, {}).get("n", 0)
+        cov.non_public_units = n_units.get((b, Sector.NON_PUBLIC), {}).get("n", 0)
+        cov.non_public_covered = n_units_covered.get((b, Sector.NON_PUBLIC), {}).get("n", 0)
+        cov.social_orgs = n_units.get((b, Sector.SOCIAL_ORG), {}).get("n", 0)
+        cov.social_orgs_covered = n_units_covered.get((b, Sector.SOCIAL_ORG), {}).get("n", 0)
+        cov.party_orgs_by_level = {k[1]: r["n"] for k, r in levels.items() if k[0] == b}
+        cov.party_orgs = sum(cov.party_orgs_by_level.values())
+        m = members.get(b, {})
+        cov.party_members, cov.mobile_members = m.get("n_total", 0), m.get("n_mobile", 0)
+        cov.in_service_members, cov.in_service_registered = m.get("n_in_service", 0), m.get("n_registered", 0)
+        cov.grassroots_by_outcome = {k[1]: r["n"] for k, r in outcomes.items() if k[0] == b}
+        cov.grassroots_groups = sum(cov.grassroots_by_outcome.values())
+        cov.grassroots_pending = cov.grassroots_by_outcome.get(GroupOutcome.PENDING, 0)
+        by_kind = {k[1]: r["n"] for k, r in posts.items() if k[0] == b}
+        cov.community_workers = by_kind.get(PostKind.COMMUNITY_WORKER, 0)
+        cov.grid_workers = by_kind.get(PostKind.GRID_WORKER, 0)
+        cov.volunteers = by_kind.get(PostKind.VOLUNTEER, 0)
+        cov.households = (households.get(b, {}).get("n") or 0) if area in above_communities else area.households
+        cov.community_workers_needed = -(-cov.households // per_worker)
+        g = grids.get(b, {})
+        cov.grids, cov.grids_undersized, cov.grids_oversized = g.get("n", 0), g.get("small", 0), g.get("large", 0)
+        s = staffing.get(b, {})
+        cov.communities, cov.communities_understaffed = s.get("n", 0), s.get("short", 0)
+        result.append(cov)
 
-    cov.households = sum(
-        Area.objects.filter(kind=AreaKind.COMMUNITY, path__prefix=prefix).values_list("households", flat=True)
-    ) if area.kind not in (AreaKind.GRID, AreaKind.COMPOUND, AreaKind.BUILDING) else area.households
-    posts = StaffPost.objects.filter(area__path__prefix=prefix, until__isnull=True).values("kind").annotate(
-        n=Count("person", distinct=True)
-    )
-    by_kind = {row["kind"]: row["n"] for row in posts}
-    cov.community_workers = by_kind.get(PostKind.COMMUNITY_WORKER, 0)
-    cov.grid_workers = by_kind.get(PostKind.GRID_WORKER, 0)
-    cov.volunteers = by_kind.get(PostKind.VOLUNTEER, 0)
-    cov.community_workers_needed = -(-cov.households // HOUSEHOLDS_PER_COMMUNITY_WORKER)
-    return cov
+    if gap_limit and len(areas) == 1:
+        cov = result[0]
+        cov.uncovered_compounds = list(compounds.exclude(compound_covered()).order_by("path")[:gap_limit])
+        cov.uncovered_units = list(units.exclude(unit_covered()).order_by("sector", "name")[:gap_limit])
+        cov.off_norm_grids = list(
+            Area.objects.filter(kind=AreaKind.GRID, path__prefix=within)
+            .filter(Q(households__gt=0, households__lt=low) | Q(households__gt=high)).order_by("path")[:gap_limit])
+        cov.understaffed = [
+            {"area": c, "households": c.households, "workers": c.workers, "needed": -(-c.households // per_worker)}
+            for c in communities.filter(short).order_by("path")[:gap_limit]
+        ]
+    return result
+
+
+def coverage(viewer: Any, area: Area, gap_limit: int = 20) -> Coverage:
+    """Coverage of the party's organisation over a subtree (A2 应建尽建), the staffing and grid-size norms, and the
+    gaps to close."""
+    area = get_scoped(viewer, Area, area.pk)
+    return _coverages([area], area.path, gap_limit=gap_limit)[0]
 
 
 def coverage_by_child(viewer: Any, area: Area) -> list[Coverage]:
-    """Coverage for each child of ``area``: the bars of the comparison chart."""
-    return [coverage(viewer, child) for child in area_children(viewer, area)]
+    """Coverage for each child of ``area`` (the bars of the comparison chart): the same figures as
+    :func:`coverage` of each child, counted for all children at once."""
+    children = list(area_children(viewer, area)[:500])
+    return _coverages(children, area.path)
 
 
 # ------------------------------------------------------------------------- pairings (A6)

@@ -228,6 +228,24 @@ def party_org_create(
 def party_org_update(*, actor: Any, org: PartyOrganisation, changes: dict[str, Any],
                      reason: str = "") -> PartyOrganisation:
     require(actor, Cap.EDIT_PARTY, area_path=org.area.path)
+    changes = dict(changes)
+    if "name" in changes:
+        changes["name"] = (changes["name"] or "").strip()
+    area = changes.get("area", org.area)
+    if "area" in changes:
+        require(actor, Cap.EDIT_PARTY, area_path=area.path)
+    parent = changes.get("parent", org.parent)
+    if parent is not None:
+        if parent.pk == org.pk:
+            raise InvalidInput.on("parent", _("上级党组织不能是本组织"))
+        ancestor, seen = parent, set()
+        while ancestor is not None and ancestor.pk not in seen:  # no cycle: the new parent is not below this one
+            if ancestor.parent_id == org.pk:
+                raise InvalidInput.on("parent", _("上级党组织不能是本组织的下级"))
+            seen.add(ancestor.pk)
+            ancestor = ancestor.parent
+        if not area.path.startswith(parent.area.path):
+            raise InvalidInput.on("parent", _("上级党组织须位于本组织所在区域或其上级区域"))
     return apply_changes(actor=actor, obj=org, changes=changes, allowed=ORG_FIELDS,
                          action="registry.party_org.update", reason=reason)
 
@@ -331,6 +349,18 @@ def party_member_register(*, actor: Any, person: Person, organisation: PartyOrga
 def party_member_update(*, actor: Any, member: PartyMember, changes: dict[str, Any],
                         reason: str = "") -> PartyMember:
     require(actor, Cap.EDIT_PARTY, area_path=member.organisation.area.path)
+    changes = dict(changes)
+    if "organisation" in changes:
+        require(actor, Cap.EDIT_PARTY, area_path=changes["organisation"].area.path)
+    for place in ("outflow_place", "inflow_place"):
+        if place in changes:
+            changes[place] = (changes[place] or "").strip()
+    is_mobile = changes.get("is_mobile", member.is_mobile)
+    if is_mobile and not (changes.get("outflow_place", member.outflow_place)
+                          or changes.get("inflow_place", member.inflow_place)):
+        raise InvalidInput.on("outflow_place", _("流动党员须填写流出地或流入地"))
+    if changes.get("work_unit") is not None and not changes.get("in_service", member.in_service):
+        raise InvalidInput.on("in_service", _("填写了工作单位的党员须为在职党员"))
     return apply_changes(actor=actor, obj=member, changes=changes, allowed=MEMBER_FIELDS,
                          action="registry.party_member.update", reason=reason)
 
@@ -346,6 +376,8 @@ def dual_register(*, actor: Any, community: Area, registered_on: dt.date, party_
         raise InvalidInput.on("party_member", _("须指定报到的党员或单位（二者选一）"))
     if party_member is not None and not party_member.in_service:
         raise InvalidInput.on("party_member", _("只有在职党员需要双报到"))
+    if DualRegistration.objects.filter(community=community, party_member=party_member, unit=unit).exists():
+        raise InvalidInput.on("party_member" if party_member is not None else "unit", _("已向该社区报到过"))
     reg = DualRegistration(community=community, registered_on=registered_on, party_member=party_member, unit=unit)
     validate(reg)
     reg.save()
@@ -379,6 +411,8 @@ def staff_post_assign(*, actor: Any, person: Person, kind: str, area: Area, grad
 @transaction.atomic
 def staff_post_end(*, actor: Any, post: StaffPost, until: dt.date, reason: str = "") -> StaffPost:
     require(actor, Cap.EDIT_PEOPLE, area_path=post.area.path)
+    if post.until is not None:
+        raise InvalidInput.on("until", _("该岗位已离任"))
     if post.since and until < post.since:
         raise InvalidInput.on("until", _("离任日期不能早于任职日期"))
     return apply_changes(actor=actor, obj=post, changes={"until": until}, allowed=("until",),
@@ -414,7 +448,14 @@ def survey_record(*, actor: Any, area: Area, conducted_on: dt.date, entries: lis
                   note: str = "") -> GrassrootsSurvey:
     """Record one census round: each entry updates the group's counts and says whether it can form an org."""
     require(actor, Cap.EDIT_REGISTRY, area_path=area.path)
-    survey = GrassrootsSurvey(area=area, conducted_on=conducted_on, note=note)
+    if not entries:
+        raise InvalidInput.on("entries", _("排查须至少登记一个草根组织"))
+    seen: set[int] = set()
+    for i, entry in enumerate(entries):
+        if entry["group"].pk in seen:
+            raise InvalidInput.on(f"entries[{i}].group", _("同一组织在一次排查中只能登记一次"))
+        seen.add(entry["group"].pk)
+    survey = GrassrootsSurvey(area=area, conducted_on=conducted_on, note=note.strip())
     validate(survey)
     survey.save()
     for i, entry in enumerate(entries):
@@ -509,6 +550,8 @@ def pairing_create(*, actor: Any, kind: str, area: Area | None = None, started_o
 @transaction.atomic
 def pairing_end(*, actor: Any, pairing: Pairing, ended_on: dt.date, reason: str = "") -> Pairing:
     require(actor, Cap.EDIT_REGISTRY, area_path=pairing.area.path)
+    if pairing.ended_on is not None:
+        raise InvalidInput.on("ended_on", _("该结对已结束"))
     if ended_on < pairing.started_on:
         raise InvalidInput.on("ended_on", _("结束日期不能早于开始日期"))
     return apply_changes(actor=actor, obj=pairing, changes={"ended_on": ended_on}, allowed=("ended_on",),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import editing, views
+from . import editing, party_editing, views
 
 app_name = "web"
 urlpatterns = [
@@ -14,7 +14,12 @@ urlpatterns = [
     path("areas/<int:pk>/children/", views.area_children, name="area_children"),
     path("orgs/", views.orgs, name="orgs"),
     path("orgs/<int:pk>/", views.org_detail, name="org"),
+    path("orgs/<int:pk>/edit/", party_editing.org_edit, name="org_edit"),
+    path("orgs/<int:pk>/posts/new/", party_editing.org_post_new, name="org_post_new"),
     path("members/", views.members, name="members"),
+    path("members/<int:pk>/edit/", party_editing.member_edit, name="member_edit"),
+    path("dual-registrations/", party_editing.dual_registrations, name="dual_registrations"),
+    path("dual-registrations/new/", party_editing.dual_registration_new, name="dual_registration_new"),
     path("units/", views.units, name="units"),
     path("units/new/", editing.unit_new, name="unit_new"),
     path("units/<int:pk>/", views.unit_detail, name="unit"),
@@ -23,13 +28,21 @@ urlpatterns = [
     path("people/new/", editing.person_new, name="person_new"),
     path("people/<int:pk>/", views.person_detail, name="person"),
     path("people/<int:pk>/edit/", editing.person_edit, name="person_edit"),
+    path("posts/<int:pk>/end/", party_editing.staff_post_end, name="staff_post_end"),
     path("pairings/", views.pairings, name="pairings"),
     path("pairings/new/", editing.pairing_new, name="pairing_new"),
     path("pairings/<int:pk>/", editing.pairing_detail, name="pairing"),
+    path("pairings/<int:pk>/end/", party_editing.pairing_end, name="pairing_end"),
     path("pairings/<int:pk>/visits/", editing.visit_new, name="visit_new"),
     path("pairings/<int:pk>/commitments/", editing.commitment_new, name="commitment_new"),
     path("pairings/<int:pk>/items/<int:item_pk>/fulfil/", editing.item_fulfil, name="item_fulfil"),
     path("groups/", views.groups, name="groups"),
+    path("groups/new/", party_editing.group_new, name="group_new"),
+    path("groups/<int:pk>/form-org/", party_editing.group_form_org, name="group_form_org"),
+    path("groups/<int:pk>/instructor/", party_editing.group_instructor, name="group_instructor"),
+    path("surveys/", party_editing.surveys, name="surveys"),
+    path("surveys/new/", party_editing.survey_new, name="survey_new"),
+    path("surveys/<int:pk>/", party_editing.survey_detail, name="survey"),
     path("transfer/", views.transfer, name="transfer"),
     path("transfer/template/<str:kind>.xlsx", views.template_download, name="template"),
     path("export/<str:kind>.xlsx", views.export, name="export"),

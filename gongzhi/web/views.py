@@ -37,6 +37,7 @@ from gongzhi.registry.models import (
     Sector,
 )
 from gongzhi.registry.presenters import personal_numbers
+from gongzhi.registry.services import MIN_MEMBERS_FOR_ORG
 
 from .pages import bar_chart, boundary_svg, not_found_as_404, paginate, pie_chart
 
@@ -155,8 +156,17 @@ def area_detail(request: HttpRequest, pk: int) -> HttpResponse:
     }
     if cov is not None and children and area.kind in (AreaKind.CITY, AreaKind.DISTRICT, AreaKind.STREET):
         by_child = selectors.coverage_by_child(user, area)
-        context["coverage_chart"] = bar_chart(_("小区党组织覆盖率"), [c.area.name for c in by_child],
+        names = [c.area.name for c in by_child]
+        context["coverage_chart"] = bar_chart(_("小区党组织覆盖率"), names,
                                               [(_("覆盖率"), [c.compound_rate or 0 for c in by_child])], unit="%")
+        low, high = cov.grid_norm
+        context["norms_chart"] = bar_chart(
+            _("配置标准（按下级区域）：网格{low}–{high}户，社区工作者每{n}户1人").format(
+                low=low, high=high, n=cov.households_per_worker), names, [
+                (_("户数超出标准的网格"), [c.grids_off_norm for c in by_child]),
+                (_("社区工作者未达标的社区"), [c.communities_understaffed for c in by_child]),
+                (_("社区工作者缺口（人）"), [c.community_workers_short for c in by_child]),
+            ])
     return render(request, "web/area.html", context)
 
 
@@ -199,6 +209,7 @@ def org_detail(request: HttpRequest, pk: int) -> HttpResponse:
                                             in_service=Count("pk", filter=Q(in_service=True)))
         if sees_people else None,
         "pairings": scoped(user, Pairing).filter(organisation=org).select_related("area")[:50],
+        "can_edit_party": scope_of(user).can(Cap.EDIT_PARTY, area_path=org.area.path),
         "trail": audit.entries_for(org, limit=20) if scope_of(user).can(Cap.VIEW_AUDIT, area_path=org.area.path)
         else [],
     })
@@ -230,7 +241,8 @@ def members(request: HttpRequest) -> HttpResponse:
     page = paginate(request, qs.order_by("person__area__path", "pk"))
     flags = [("mobile", _("流动党员")), ("in_service", _("在职党员")), ("unregistered", _("在职未双报到")),
              ("home_study", _("需送学上门")), ("probationary", _("预备党员"))]
-    return render(request, "web/members.html", {"page": page, "area": area, "flag": flag, "flags": flags, "q": q})
+    return render(request, "web/members.html", {"page": page, "area": area, "flag": flag, "flags": flags, "q": q,
+                                                "can_edit_party": scope_of(request.user).has(Cap.EDIT_PARTY)})
 
 
 @login_required
@@ -297,11 +309,15 @@ def people(request: HttpRequest) -> HttpResponse:
 @_not_found
 def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
     person = get_scoped(request.user, Person.objects.select_related("area"), pk)
-    member = PartyMember.objects.select_related("organisation", "work_unit").filter(person=person).first()
+    member = PartyMember.objects.select_related("organisation__area", "work_unit").filter(person=person).first()
+    scope = scope_of(request.user)
+    posts = list(person.posts.select_related("area").order_by("until", "-since", "pk")[:20])
     return render(request, "web/person.html", {
         "person": person, "numbers": personal_numbers(request.user, person), "member": member,
         "registrations": member.registrations.select_related("community")[:10] if member else [],
-        "posts": person.posts.select_related("area")[:20],
+        "can_edit_member": member is not None and scope.can(Cap.EDIT_PARTY, area_path=member.organisation.area.path),
+        "can_register": member is not None and member.in_service and scope.has(Cap.EDIT_PARTY),
+        "posts": [(p, p.until is None and scope.can(Cap.EDIT_PEOPLE, area_path=p.area.path)) for p in posts],
         "pairings": scoped(request.user, Pairing).filter(Q(person=person) | Q(target_person=person))
         .select_related("area")[:20],
         "can_edit": scope_of(request.user).can(Cap.EDIT_PEOPLE, area_path=person.area.path),
@@ -345,8 +361,15 @@ def groups(request: HttpRequest) -> HttpResponse:
     if outcome in GroupOutcome.values:
         qs = qs.filter(outcome=outcome)
     page = paginate(request, qs.order_by("area__path", "pk"))
-    return render(request, "web/groups.html", {"page": page, "area": area, "outcome": outcome,
-                                               "outcomes": GroupOutcome.choices})
+    scope = scope_of(request.user)
+    rows = [(g,
+             g.outcome != GroupOutcome.ORG_FORMED and g.party_member_count >= MIN_MEMBERS_FOR_ORG
+             and scope.can(Cap.EDIT_PARTY, area_path=g.area.path),
+             g.outcome == GroupOutcome.PENDING and scope.can(Cap.EDIT_REGISTRY, area_path=g.area.path))
+            for g in page.items]
+    return render(request, "web/groups.html", {"page": page, "rows": rows, "area": area, "outcome": outcome,
+                                               "outcomes": GroupOutcome.choices,
+                                               "can_add": scope.has(Cap.EDIT_REGISTRY)})
 
 
 # ---------------------------------------------------------------------------------------- Excel in and out

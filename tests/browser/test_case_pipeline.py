@@ -137,3 +137,42 @@ def test_a_street_level_case_escalates_to_the_district_and_is_closed_there(page,
     shot(page, "browser-case-closed-at-district")
     case = Case.objects.get(pk=case_id)
     assert (case.state, case.closed_level, case.escalation_count) == ("closed", "district", 1)
+
+
+def test_a_district_dispatcher_supervises_an_overdue_case_and_the_handler_sees_the_flag(page, settings,
+                                                                                        tmp_path) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from gongzhi.cases import services as cases
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    cast = build_cast()
+    world = build_pipeline(cast)
+    pw = cast.password
+    case = cases.case_submit(actor=cast.bob, title="电梯停运三天", description="3单元电梯停运三天无人修",
+                             area=cast.building)
+    case = cases.transition(actor=cast.alice, case=case, name="accept", category=world["property"])
+    case = cases.transition(actor=cast.alice, case=case, name="dispatch", unit=world["unit"])
+    Case.objects.filter(pk=case.pk).update(due_at=timezone.now() - dt.timedelta(days=3, hours=1))
+
+    login(page, "dina", pw)
+    page.goto(f"/cases/{case.pk}/")
+    assert page.inner_text("#case-time-left") == "超期3天"
+    new_due = (timezone.localdate() + dt.timedelta(days=2)).isoformat()
+    act(page, "supervise", reason="群众反映强烈，请两天内办结", due_at=new_due)
+    assert page.locator("#case-supervised").count() == 1
+    assert page.inner_text("#case-time-left").startswith("剩余")
+    shot(page, "browser-case-supervised")
+
+    login(page, "hank", pw)
+    page.click("nav >> text=工作台")
+    row = page.locator("table.case-list tr", has_text="电梯停运三天")
+    assert "督办" in row.inner_text() and "海鸥花园 1号楼" in row.inner_text()
+    page.click("#sort-due")
+    shot(page, "browser-workbench-sorted")
+    page.click(f"a[href='/cases/{case.pk}/']")
+    assert "群众反映强烈，请两天内办结" in page.inner_text("#case-timeline")
+    case = Case.objects.get(pk=case.pk)
+    assert case.supervised_at is not None and case.state == "dispatched"
