@@ -38,7 +38,7 @@ OBJECT_LABELS: dict[str, Any] = {
     "commitment": _("承诺书"), "commitment_item": _("承诺事项"), "case": _("诉求"), "extension": _("延期"),
     "mediation": _("调解"), "routing_rule": _("派单规则"), "calendar_day": _("工作日历"), "council": _("议事组织"),
     "member": _("成员"), "meeting": _("会议"), "item": _("议题"), "load": _("数据载入"), "calendar": _("工作日历"),
-    "demo": _("演示数据"), "kind": _("类型"), "inbox": _("消息"), "preference": _("通知方式"),
+    "demo": _("演示数据"), "kind": _("议事组织类型"), "inbox": _("消息"), "preference": _("通知方式"),
 }
 VERB_LABELS: dict[str, Any] = {
     "create": _("新增"), "update": _("修改"), "delete": _("删除"), "submit": _("反映"), "activate": _("启用"),
@@ -49,8 +49,17 @@ VERB_LABELS: dict[str, Any] = {
     "start": _("签收"), "claim": _("领单"), "handle": _("办理反馈"), "verify": _("核实"), "rate": _("评价"),
     "reopen": _("返工"), "close": _("结案"), "return": _("退回"), "overdue": _("超期"), "set": _("设置"),
     "clear": _("清除"), "follow": _("关注"), "unfollow": _("取消关注"), "visit": _("回访"), "outcome": _("处置"),
-    "survey": _("排查"), "answered": _("答复"), "received": _("收到上移"), "remove": _("移除"), "read": _("已读"),
+    "survey": _("排查"), "answered": _("答复"), "received": _("收到上移"), "remove": _("移出"), "add": _("添加"), "read": _("已读"),
     "load": _("载入"), "request": _("申请"), "decide": _("审批"), "conclude": _("办结"), "hearing": _("调解"),
+}
+
+
+# Snapshot keys that are not model fields (or whose field label is Django's own English one).
+KEY_LABELS: dict[str, Any] = {
+    "display_name": _("姓名"), "home_area": _("所属区域"), "phone": _("手机号"), "is_active": _("启用"),
+    "must_change_password": _("须修改密码"), "changed": _("已修改"), "username": _("用户名"), "user": _("用户"),
+    "role": _("角色"), "area": _("区域"), "unit": _("单位"), "community": _("社区"), "person": _("居民档案"),
+    "state": _("状态"), "revoked": _("已吊销"), "name": _("名称"),
 }
 
 

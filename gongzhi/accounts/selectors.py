@@ -49,3 +49,16 @@ def grant_view(grant: RoleGrant) -> dict[str, Any]:
             "area": {"id": area.pk, "name": area.name, "code": area.code} if area is not None else None,
             "unit": {"id": unit.pk, "name": unit.name} if unit is not None else None,
             "granted_at": grant.granted_at}
+
+
+def account_trail(user: Any, limit: int = 30) -> list[Any]:
+    """What was done to an account: its own entries and the grants given to or taken from it."""
+    from gongzhi.core.audit import object_type
+    from gongzhi.core.models import AuditEntry
+
+    name = user.get_username()
+    qs = AuditEntry.objects.filter(
+        Q(object_type=object_type(user), object_id=str(user.pk))
+        | Q(object_type="accounts.rolegrant", after__user=name)
+        | Q(object_type="accounts.rolegrant", before__user=name))
+    return list(qs.order_by("-at", "-id")[:limit])

@@ -237,7 +237,7 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
     from gongzhi.core import audit
 
     grants = [selectors.grant_view(g) for g in account.grants.select_related("area", "unit").order_by("pk")]
-    trail = audit.entries_for(account, limit=30)
+    trail = selectors.account_trail(account)
     return render(request, "accounts/user.html", {
         "account": account, "profile": profile, "grants": grants, "grant_form": grant_form,
         "profile_form": profile_form, "temporary": temporary, "roles": selectors.role_table(), "trail": trail})

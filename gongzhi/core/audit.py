@@ -88,7 +88,7 @@ def present_trail(entries: list[AuditEntry]) -> list[dict[str, Any]]:
 
     from django.apps import apps
 
-    from gongzhi.accounts.labels import action_label
+    from gongzhi.accounts.labels import KEY_LABELS, action_label
 
     def model_of(object_type: str) -> type[models.Model] | None:
         try:
@@ -120,7 +120,7 @@ def present_trail(entries: list[AuditEntry]) -> list[dict[str, Any]]:
     def shown(model: type[models.Model] | None, key: str, value: Any) -> tuple[str, Any]:
         field = field_of(model, key)
         if field is None:
-            return key, "—" if value in (None, "") else value
+            return str(KEY_LABELS.get(key, key)), "—" if value in (None, "") else value
         label = str(getattr(field, "verbose_name", key))
         if value in (None, ""):
             return label, "—"

@@ -12,7 +12,7 @@ from django.utils import timezone
 from gongzhi.core import workdays
 from gongzhi.registry.models import Area, AreaKind, Person
 
-from .models import CADENCE_DAYS, AgendaItem, Council, CouncilKind, CouncilMember, Meeting, MemberRole, Source
+from .models import CADENCE_DAYS, AgendaItem, Council, CouncilMember, Meeting, MemberRole, Source, load_default_kinds
 from .workflow import ItemState
 
 S = ItemState
@@ -29,22 +29,23 @@ def load(*, size: str, seed: int, today: dt.date, progress: Callable[[str, float
     light = size != "small"
     areas = list(Area.objects.filter(kind__in=[AreaKind.CITY, AreaKind.STREET, AreaKind.COMMUNITY, AreaKind.COMPOUND])
                  .order_by("path").only("pk", "path", "name", "kind"))
+    load_default_kinds()  # the kinds the demo uses (a flushed test database has lost what the migration loaded)
     councils: list[Council] = []
     for a in areas:
         if a.kind == AreaKind.CITY and not light:
-            councils.append(Council(name=f"{a.name}城市党的建设及基层治理联席会议", kind=CouncilKind.JOINT_MEETING,
+            councils.append(Council(name=f"{a.name}城市党的建设及基层治理联席会议", kind_id="joint_meeting",
                                     area=a, cadence="quarterly", created_on=dt.date(2024, 1, 1)))
         elif a.kind == AreaKind.STREET:
-            councils.append(Council(name=f"{a.name}大工委联席会议", kind=CouncilKind.WORKING_COMMITTEE, area=a,
+            councils.append(Council(name=f"{a.name}大工委联席会议", kind_id="working_committee", area=a,
                                     cadence="quarterly", created_on=dt.date(2024, 1, 1)))
         elif a.kind == AreaKind.COMMUNITY:
-            councils.append(Council(name=f"{a.name}大党委联席会议", kind=CouncilKind.PARTY_COMMITTEE, area=a,
+            councils.append(Council(name=f"{a.name}大党委联席会议", kind_id="party_committee", area=a,
                                     cadence="quarterly", created_on=dt.date(2024, 1, 1)))
             if not light:
-                councils.append(Council(name=f"{a.name}三联办", kind=CouncilKind.TRIPARTITE, area=a, cadence="weekly",
+                councils.append(Council(name=f"{a.name}三联办", kind_id="tripartite", area=a, cadence="weekly",
                                         procedure="six_steps", created_on=dt.date(2025, 6, 1)))
         elif a.kind == AreaKind.COMPOUND and not light and rng.random() < 0.35:
-            councils.append(Council(name=f"{a.name}家园议事会", kind=CouncilKind.HOMELAND, area=a, cadence="monthly",
+            councils.append(Council(name=f"{a.name}家园议事会", kind_id="homeland", area=a, cadence="monthly",
                                     procedure="homeland", created_on=dt.date(2025, 1, 1)))
     Council.objects.bulk_create(councils, batch_size=2000)
 
@@ -57,7 +58,7 @@ def load(*, size: str, seed: int, today: dt.date, progress: Callable[[str, float
         pool = people_by_community.get(c.area.path[:16]) or [p for ps in list(people_by_community.values())[:3]
                                                              for p in ps]
         for j, pid in enumerate(rng.sample(pool, min(len(pool), 5 if not light else 2))):
-            role = MemberRole.CONVENER if j == 0 else (MemberRole.HOST if c.kind == CouncilKind.HOMELAND and j == 1
+            role = MemberRole.CONVENER if j == 0 else (MemberRole.HOST if c.kind_id == "homeland" and j == 1
                                                        else MemberRole.MEMBER)
             members.append(CouncilMember(council=c, person_id=pid, role=role))
     CouncilMember.objects.bulk_create(members, batch_size=5000)
@@ -91,9 +92,8 @@ def load(*, size: str, seed: int, today: dt.date, progress: Callable[[str, float
     progress("联席会议", 0.97)
 
     # Items: most settled at their own level; some moved up and (mostly) answered.
-    by_path = {c.area.path: c for c in councils if c.kind in (CouncilKind.PARTY_COMMITTEE,
-                                                              CouncilKind.WORKING_COMMITTEE,
-                                                              CouncilKind.JOINT_MEETING)}
+    by_path = {c.area.path: c for c in councils if c.kind_id in ("party_committee", "working_committee",
+                                                                 "joint_meeting")}
     items: list[AgendaItem] = []
     escalations: list[tuple[AgendaItem, Council, bool]] = []
     for c in councils:

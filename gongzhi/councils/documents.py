@@ -35,11 +35,12 @@ def minutes_docx(meeting: Meeting) -> bytes:
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
     _font(title.add_run(f"{council.name}会议纪要"), "方正小标宋简体", 22, bold=True)
     when = timezone.localtime(meeting.scheduled_for)
-    present = list(meeting.present.select_related("person", "unit"))
-    absent = [m for m in council.members.select_related("person", "unit") if m not in present]
+    present = list(meeting.present.select_related("person", "unit", "organisation"))
+    absent = [m for m in council.members.filter(left_on__isnull=True).select_related("person", "unit", "organisation")
+              if m not in present]
 
     def who(members: list) -> str:  # type: ignore[type-arg]
-        return "、".join(str(m.person or m.unit) for m in members) or "无"
+        return "、".join(m.display_name for m in members) or "无"
 
     for label, value in (
         ("时间", f"{when:%Y年%m月%d日 %H:%M}"),

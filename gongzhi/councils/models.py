@@ -4,22 +4,57 @@ whose unsettled items move up to the parent council, which must answer (议题�
 
 from __future__ import annotations
 
+from django.core.validators import MaxValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from gongzhi.registry.models import Area, MemberUnit, Person
+from gongzhi.registry.models import Area, MemberUnit, PartyOrganisation, Person
 
 from .workflow import ItemState
 
+# The kinds a city starts with (the data migration loads them; administrators add, rename and retire kinds).
+DEFAULT_KINDS: list[tuple[str, str]] = [
+    ("joint_meeting", "联席会议"),
+    ("working_committee", "大工委"),
+    ("party_committee", "大党委"),
+    ("tripartite", "三方联席会/三联办"),
+    ("homeland", "家园议事会"),
+    ("other", "其他议事组织"),
+]
 
-class CouncilKind(models.TextChoices):
-    JOINT_MEETING = "joint_meeting", _("联席会议")
-    WORKING_COMMITTEE = "working_committee", _("大工委")
-    PARTY_COMMITTEE = "party_committee", _("大党委")
-    TRIPARTITE = "tripartite", _("三方联席会/三联办")
-    HOMELAND = "homeland", _("家园议事会")
-    OTHER = "other", _("其他议事组织")
+
+def load_default_kinds(model: type[models.Model] | None = None) -> int:
+    """Put the six starting kinds in the table where they are missing (the migration; the demo; after a test flush).
+    Kinds an administrator renamed or retired are left as they are. Returns how many were added."""
+    model = model or CouncilKind
+    have = set(model._default_manager.values_list("code", flat=True))  # type: ignore[attr-defined]
+    missing = [model(code=code, name=name, order=(i + 1) * 10)  # type: ignore[call-arg]
+               for i, (code, name) in enumerate(DEFAULT_KINDS) if code not in have]
+    model._default_manager.bulk_create(missing)  # type: ignore[attr-defined]
+    return len(missing)
+
+
+class CouncilKind(models.Model):
+    """A kind of council (联席会议, 大工委, 大党委, …): data the system administrator keeps. The code never changes
+    (councils point at it); the name can be changed and a kind retired (no new councils of it)."""
+
+    code = models.CharField(_("代码"), max_length=20, unique=True, validators=[RegexValidator(
+        r"^[a-z][a-z0-9_]*$", _("代码只能由小写字母、数字和下划线组成，并以字母开头"))])
+    name = models.CharField(_("名称"), max_length=50, unique=True)
+    order = models.PositiveSmallIntegerField(_("排序"), default=100, validators=[MaxValueValidator(9999)])
+    active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("议事组织类型")
+        verbose_name_plural = _("议事组织类型")
+        ordering = ["order", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def audit_area_path(self) -> str:
+        return ""
 
 
 class Cadence(models.TextChoices):
@@ -40,7 +75,10 @@ class Procedure(models.TextChoices):
 
 class Council(models.Model):
     name = models.CharField(_("名称"), max_length=100)
-    kind = models.CharField(_("类型"), max_length=20, choices=CouncilKind.choices)
+    # The kind's code is the column (``kind_id`` is the code string), so the codes stored before kinds became data
+    # stay as they were.
+    kind = models.ForeignKey(CouncilKind, to_field="code", db_column="kind", on_delete=models.PROTECT,
+                             related_name="councils", verbose_name=_("类型"))
     area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="councils", verbose_name=_("区域"))
     convener = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
                                  verbose_name=_("召集人"))
@@ -71,18 +109,36 @@ class MemberRole(models.TextChoices):
 
 
 class CouncilMember(models.Model):
+    """A member: a person, a member unit (成员单位) or a party organisation (大党委's member organisations).
+    A member who leaves keeps her row (and her attendance at past meetings) with the day she left."""
+
     council = models.ForeignKey(Council, on_delete=models.CASCADE, related_name="members")
-    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+                               verbose_name=_("成员本人"))
     unit = models.ForeignKey(MemberUnit, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
                              verbose_name=_("代表单位"))
+    organisation = models.ForeignKey(PartyOrganisation, null=True, blank=True, on_delete=models.CASCADE,
+                                     related_name="+", verbose_name=_("成员党组织"))
     role = models.CharField(_("角色"), max_length=12, choices=MemberRole.choices, default=MemberRole.MEMBER)
+    joined_on = models.DateField(_("加入日期"), default=timezone.localdate)
+    left_on = models.DateField(_("退出日期"), null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["council", "left_on"], name="member_council_idx")]
 
     def __str__(self) -> str:
-        return f"{self.person or self.unit} · {self.get_role_display()}"
+        return f"{self.display_name} · {self.get_role_display()}"
 
     @property
     def display_name(self) -> str:
-        return str(self.person or self.unit)
+        return str(self.person or self.unit or self.organisation)
+
+    @property
+    def kind_label(self) -> str:
+        return str(_("个人") if self.person_id else _("单位") if self.unit_id else _("党组织"))
+
+    def audit_area_path(self) -> str:
+        return self.council.area.path
 
 
 class Meeting(models.Model):

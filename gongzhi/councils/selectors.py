@@ -8,10 +8,12 @@ from typing import Any
 
 from django.db.models import Count, F, Q, QuerySet
 
+from gongzhi.core import audit
+from gongzhi.core.models import AuditEntry
 from gongzhi.core.scope import get_scoped, scoped
 from gongzhi.registry.models import Area
 
-from .models import CADENCE_DAYS, AgendaItem, Council, Meeting, Source
+from .models import CADENCE_DAYS, AgendaItem, Council, CouncilKind, CouncilMember, Meeting, Source
 from .workflow import OPEN, SETTLED_HERE, ItemState
 
 S = ItemState
@@ -36,10 +38,29 @@ def cadence_status(council: Council, today: dt.date) -> CadenceStatus:
 
 
 def councils(viewer: Any, area: Area | None = None) -> QuerySet[Council]:
-    qs = scoped(viewer, Council).select_related("area", "convener")
+    qs = scoped(viewer, Council).select_related("area", "convener", "kind")
     if area is not None:
         qs = qs.filter(area__path__prefix=area.path)
     return qs.order_by("area__path", "pk")
+
+
+def members(council: Council) -> QuerySet[CouncilMember]:
+    """The council's current members (those who left keep their rows for the minutes of past meetings)."""
+    return council.members.filter(left_on__isnull=True).select_related("person", "unit", "organisation").order_by(
+        "pk")
+
+
+def trail(council: Council, limit: int = 20) -> list[AuditEntry]:
+    """The council's 变更记录 with its members' joining and leaving."""
+    members = [str(pk) for pk in council.members.values_list("pk", flat=True)[:1000]]
+    return list(AuditEntry.objects.filter(
+        Q(object_type=audit.object_type(council), object_id=str(council.pk))
+        | Q(object_type="councils.councilmember", object_id__in=members)).order_by("-at", "-id")[:limit])
+
+
+def kinds(*, active_only: bool = True) -> QuerySet[CouncilKind]:
+    qs = CouncilKind.objects.all()
+    return (qs.filter(active=True) if active_only else qs).order_by("order", "pk")
 
 
 def overdue_councils(viewer: Any, area: Area, today: dt.date) -> list[CadenceStatus]:

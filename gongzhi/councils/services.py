@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -16,45 +17,135 @@ from gongzhi.core import audit
 from gongzhi.core.errors import Conflict, Forbidden, InvalidInput
 from gongzhi.core.permissions import require
 from gongzhi.core.scope import as_scope
-from gongzhi.core.writes import validate
-from gongzhi.registry.models import Area, AreaKind, MemberUnit, Person
+from gongzhi.core.writes import apply_changes, validate
+from gongzhi.registry.models import Area, AreaKind, MemberUnit, PartyOrganisation, Person
 
-from .models import AgendaItem, Council, CouncilMember, Meeting, Source
-from .workflow import STEPS, ItemState, allowed
+from .models import AgendaItem, Council, CouncilKind, CouncilMember, Meeting, MemberRole, Source
+from .workflow import STEPS, ItemState, Step, allowed
 
 S = ItemState
 
 
+def can_run(actor: Any, council: Council) -> bool:
+    """Council actions: whoever holds the council capability on its node, and the council's own convener (the
+    person linked to her account), even without it. ``actor=None`` is the platform itself."""
+    if actor is None:
+        return True
+    scope = as_scope(actor)
+    if scope.can(Cap.COUNCIL_RUN, area_path=council.area.path):
+        return True
+    return scope.person_id is not None and scope.person_id == council.convener_id
+
+
+def require_run(actor: Any, council: Council) -> None:
+    if not can_run(actor, council):
+        raise Forbidden(_("您没有权限执行此操作"))
+
+
+def _require_configure(actor: Any) -> None:
+    if actor is not None and not as_scope(actor).has(Cap.CASE_CONFIGURE):
+        raise Forbidden(_("您没有权限执行此操作"))
+
+
+def _kind(kind: str | CouncilKind) -> CouncilKind:
+    if isinstance(kind, CouncilKind):
+        found: CouncilKind | None = kind if kind.active else None
+    else:
+        found = CouncilKind.objects.filter(code=(kind or "").strip(), active=True).first()
+    if found is None:
+        raise InvalidInput.on("kind", _("请选择启用中的议事组织类型"))
+    return found
+
+
 @transaction.atomic
-def council_create(*, actor: Any, area: Area, name: str, kind: str, cadence: str, procedure: str = "simple",
-                   convener: Person | None = None) -> Council:
-    require(actor, Cap.EDIT_REGISTRY, area_path=area.path)
-    council = Council(area=area, name=(name or "").strip(), kind=kind, cadence=cadence, procedure=procedure,
+def council_create(*, actor: Any, area: Area, name: str, kind: str | CouncilKind, cadence: str,
+                   procedure: str = "simple", convener: Person | None = None) -> Council:
+    """A council on a node of the tree; its convener (召集人) also becomes its first member."""
+    require(actor, Cap.COUNCIL_RUN, area_path=area.path)
+    council = Council(area=area, name=(name or "").strip(), kind=_kind(kind), cadence=cadence, procedure=procedure,
                       convener=convener)
+    if not council.name:
+        raise InvalidInput.on("name", _("请填写议事组织名称"))
     validate(council)
+    if Council.objects.filter(area=area, name=council.name).exists():
+        raise InvalidInput.on("name", _("本区域已有同名议事组织"))
     council.save()
-    audit.record(actor=actor, action="councils.council.create", obj=council,
-                 after=audit.snapshot(council, ("name", "kind", "area", "cadence", "procedure", "convener")))
+    if convener is not None:
+        CouncilMember.objects.create(council=council, person=convener, role=MemberRole.CONVENER)
+    after = audit.snapshot(council, ("name", "kind", "area", "cadence", "procedure", "convener"))
+    after["kind"] = council.kind.name  # the trail reads the kind's name (its code is not for people)
+    audit.record(actor=actor, action="councils.council.create", obj=council, after=after)
     return council
 
 
 @transaction.atomic
 def member_add(*, actor: Any, council: Council, role: str, person: Person | None = None,
-               unit: MemberUnit | None = None) -> CouncilMember:
-    require(actor, Cap.EDIT_REGISTRY, area_path=council.area.path)
-    if (person is None) == (unit is None):
-        raise InvalidInput.on("person", _("须指定成员本人或代表单位（二者选一）"))
-    member = CouncilMember(council=council, person=person, unit=unit, role=role)
+               unit: MemberUnit | None = None, organisation: PartyOrganisation | None = None) -> CouncilMember:
+    """A person, a member unit (成员单位) or a party organisation joins with her role in the council."""
+    require_run(actor, council)
+    given = [x for x in (person, unit, organisation) if x is not None]
+    if len(given) != 1:
+        raise InvalidInput.on("person", _("须指定成员本人、代表单位或成员党组织（三者选一）"))
+    if role not in MemberRole.values:
+        raise InvalidInput.on("role", _("请选择成员角色"))
+    current = council.members.filter(left_on__isnull=True)
+    field, same = (("person", current.filter(person=person)) if person is not None else
+                   ("unit", current.filter(unit=unit)) if unit is not None else
+                   ("organisation", current.filter(organisation=organisation)))
+    if same.exists():
+        raise InvalidInput.on(field, _("已是本议事组织成员"))
+    member = CouncilMember(council=council, person=person, unit=unit, organisation=organisation, role=role)
     validate(member)
     member.save()
-    audit.record(actor=actor, action="councils.member.add", obj=council,
-                 after={"person": person.pk if person else None, "unit": unit.pk if unit else None, "role": role})
+    audit.record(actor=actor, action="councils.member.add", obj=member,
+                 after=audit.snapshot(member, ("person", "unit", "organisation", "role")))
     return member
 
 
 @transaction.atomic
+def member_remove(*, actor: Any, member: CouncilMember, reason: str = "",
+                  today: dt.date | None = None) -> CouncilMember:
+    """A member leaves: the row stays (her attendance at past meetings is history) with the day she left."""
+    council = member.council
+    require_run(actor, council)
+    if member.left_on is not None:
+        raise Conflict(_("该成员已退出"))
+    today = today or timezone.localdate()
+    updated = CouncilMember.objects.filter(pk=member.pk, left_on__isnull=True).update(left_on=today)
+    if updated != 1:
+        raise Conflict(_("该成员已退出"))
+    member.left_on = today
+    audit.record(actor=actor, action="councils.member.remove", obj=member,
+                 before=audit.snapshot(member, ("person", "unit", "organisation", "role")), after={"left_on": today},
+                 reason=(reason or "").strip()[:200])
+    return member
+
+
+@transaction.atomic
+def kind_create(*, actor: Any, code: str, name: str, order: int = 100) -> CouncilKind:
+    """A new kind of council (system administrators)."""
+    _require_configure(actor)
+    kind = CouncilKind(code=(code or "").strip(), name=(name or "").strip(), order=order)
+    validate(kind)
+    kind.save()
+    audit.record(actor=actor, action="councils.kind.create", obj=kind,
+                 after=audit.snapshot(kind, ("code", "name", "order", "active")))
+    return kind
+
+
+@transaction.atomic
+def kind_update(*, actor: Any, kind: CouncilKind, changes: dict[str, Any]) -> CouncilKind:
+    """Rename, reorder, retire or bring back a kind. The code stays: councils point at it."""
+    _require_configure(actor)
+    if "name" in changes:
+        changes = {**changes, "name": (changes["name"] or "").strip()}
+    return apply_changes(actor=actor, obj=kind, changes=changes, allowed=("name", "order", "active"),
+                         action="councils.kind.update")
+
+
+@transaction.atomic
 def meeting_schedule(*, actor: Any, council: Council, scheduled_for: dt.datetime, place: str) -> Meeting:
-    require(actor, Cap.EDIT_REGISTRY, area_path=council.area.path)
+    require_run(actor, council)
     meeting = Meeting(council=council, scheduled_for=scheduled_for, place=(place or "").strip())
     validate(meeting)
     meeting.save()
@@ -67,12 +158,12 @@ def meeting_schedule(*, actor: Any, council: Council, scheduled_for: dt.datetime
 def meeting_hold(*, actor: Any, meeting: Meeting, present: list[CouncilMember], minutes: str) -> Meeting:
     """Record that the meeting took place: who came and the minutes. The council's cadence clock restarts."""
     council = meeting.council
-    require(actor, Cap.EDIT_REGISTRY, area_path=council.area.path)
+    require_run(actor, council)
     if meeting.held:
         raise Conflict(_("该会议已记录召开"))
     if not minutes.strip():
         raise InvalidInput.on("minutes", _("请填写会议纪要"))
-    if any(m.council_id != council.pk for m in present):
+    if any(m.council_id != council.pk or m.left_on is not None for m in present):
         raise InvalidInput.on("present", _("出席人须为本议事组织成员"))
     meeting.held, meeting.minutes = True, minutes.strip()
     meeting.save(update_fields=["held", "minutes"])
@@ -91,7 +182,7 @@ def item_propose(*, actor: Any, council: Council, title: str, description: str, 
     """提事: residents of the area propose; members and staff propose or bring in a case they could not settle."""
     scope = as_scope(actor)
     if actor is not None:
-        if scope.can(Cap.EDIT_REGISTRY, area_path=council.area.path):
+        if can_run(scope, council):
             pass
         elif scope.can(Cap.VIEW, area_path=council.area.path) or _lives_in(scope.person_id, council.area):
             source = Source.RESIDENT
@@ -131,6 +222,16 @@ def parent_council(council: Council) -> Council | None:
     return None
 
 
+def steps_for(actor: Any, item: AgendaItem) -> list[Step]:
+    """The steps this actor may take on the item now (its procedure, its state, and whether it came from below)."""
+    council = item.council
+    if not can_run(actor, council):
+        return []
+    return [s for s in STEPS.values() if allowed(s, council.procedure, item.state)
+            and (s.name != "decide" or not item.escalated_from_id)
+            and (s.name != "answer" or item.escalated_from_id)]
+
+
 @transaction.atomic
 def item_step(*, actor: Any, item: AgendaItem, step: str, expected_version: int | None = None, reason: str = "",
               meeting: Meeting | None = None, discussion: str = "", decision: str = "", responsible: str = "",
@@ -143,7 +244,7 @@ def item_step(*, actor: Any, item: AgendaItem, step: str, expected_version: int 
     version = expected_version if expected_version is not None else item.version
     if version != item.version or not allowed(s, council.procedure, item.state):
         raise Conflict(_("该议题已被他人处理，或按本组织的议事规则现在不能执行此步骤"))
-    require(actor, Cap.EDIT_REGISTRY, area_path=council.area.path)
+    require_run(actor, council)
     reason = (reason or "").strip()
     if s.needs_reason and not reason:
         raise InvalidInput.on("reason", _("请填写理由"))
@@ -206,35 +307,47 @@ def _escalate(actor: Any, item: AgendaItem, parent: Council, reason: str) -> Non
     )
     audit.record(actor=actor, action="councils.item.received", obj=twin,
                  after={"from_council": item.council_id, "reason": reason})
-    from gongzhi.cases.notify import notify
+    from gongzhi.notifications.models import Kind
+    from gongzhi.notifications.services import notify
 
-    notify(_staff_of(parent), None, _("「{title}」由{lower}上移，请列入议程并答复").format(
-        title=item.title, lower=item.council.name))
+    notify(user_ids=_staff_of(parent), kind=Kind.COUNCIL_ESCALATED, obj=twin,
+           link=reverse("councils:item", args=[twin.pk]),
+           message=_("「{title}」由{lower}上移，请列入议程并答复").format(title=item.title, lower=item.council.name))
 
 
 def _answer_down(actor: Any, item: AgendaItem, answer: str) -> None:
     """The answer goes back to the council that escalated, and on down the chain to where the item began."""
+    from gongzhi.notifications.models import Kind
+    from gongzhi.notifications.services import notify
+
     lower = item.escalated_from
     people: set[int] = set()
+    message = _("上移议题「{title}」已答复").format(title=item.title)
     while lower is not None:
         AgendaItem.objects.filter(pk=lower.pk).update(state=S.ANSWERED, answer=answer, settled_at=timezone.now(),
                                                       version=F("version") + 1)
         audit.record(actor=actor, action="councils.item.answered", obj=lower, after={"answer": answer[:200]})
+        # The staff of each council that waited for the answer, with a link to their own copy of the item.
+        notify(user_ids=_staff_of(lower.council), kind=Kind.COUNCIL_ANSWERED, obj=lower,
+               link=reverse("councils:item", args=[lower.pk]), message=message)
         if lower.raised_by_id:
             people.add(lower.raised_by_id)
         lower = lower.escalated_from
-    from gongzhi.cases.notify import notify
-
+    # Those who raised it hear of the answer without a link: the council's item page may not be theirs to see.
     users = list(Person.objects.filter(pk__in=people, user__isnull=False).values_list("user_id", flat=True))
-    notify(users + _staff_of(item.council), None, _("上移议题「{title}」已答复").format(title=item.title))
+    notify(user_ids=users, kind=Kind.COUNCIL_ANSWERED, message=message)
 
 
 def _staff_of(council: Council) -> list[int]:
     from gongzhi.accounts.models import RoleGrant
     from gongzhi.accounts.roles import POLICIES
 
-    roles = [r for r, p in POLICIES.items() if Cap.EDIT_REGISTRY in p.caps]
-    return list(RoleGrant.objects.filter(role__in=roles, area=council.area).values_list("user_id", flat=True))
+    roles = [r for r, p in POLICIES.items() if Cap.COUNCIL_RUN in p.caps]
+    users = set(RoleGrant.objects.filter(role__in=roles, area=council.area).values_list("user_id", flat=True))
+    if council.convener_id:
+        users.update(Person.objects.filter(pk=council.convener_id, user__isnull=False)
+                     .values_list("user_id", flat=True))
+    return sorted(users)
 
 
 def _open_case(actor: Any, item: AgendaItem) -> None:

@@ -6,6 +6,7 @@ app_name = "councils"
 urlpatterns = [
     path("", views.index, name="index"),
     path("public/", views.public, name="public"),
+    path("kinds/", views.kinds, name="kinds"),
     path("<int:pk>/", views.council_detail, name="council"),
     path("<int:pk>/ledger.xlsx", views.ledger_xlsx, name="ledger"),
     path("meetings/<int:pk>/", views.meeting_detail, name="meeting"),

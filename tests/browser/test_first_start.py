@@ -5,7 +5,6 @@ confirms her, she reports a problem, follows it and rates it, and each step reac
 
 from __future__ import annotations
 
-import io
 import logging
 import re
 from pathlib import Path
@@ -139,8 +138,55 @@ def test_a_city_starts_from_an_empty_database(page: Any, tmp_path: Path, caplog:
 
 
 def _resident_reports_follows_and_rates(page: Any) -> None:
-    """Filled in below once the case pages for residents exist (kept as one flow with the start above)."""
+    """She reports from her phone, says 我也遇到 on a neighbour's public case, follows each step of hers in the
+    inbox, and rates the result."""
+    from django.contrib.auth import get_user_model
+
+    from gongzhi.cases import services as cases
+    from gongzhi.cases.models import Case, Category
+
+    qian = get_user_model().objects.get(username="qian")
+    building = Area.objects.get(code="35020100100100101001")
+    neighbours = cases.case_submit(actor=qian, title="小区路灯不亮", description="海鸥花园东门路灯不亮",
+                                   area=building, channel="window")
+
     login(page, "13655556666", "Chenchen-home-1")
-    assert "我要反映" in page.inner_text("nav")
-    shot(page, "first-start-resident-home")
-    _unused = io
+    page.set_viewport_size({"width": 390, "height": 844})  # her phone
+    page.goto("/cases/report/")
+    page.fill("#id_title", "楼道堆放杂物")
+    page.fill("#id_description", "1号楼3单元楼道堆满纸箱，存在消防隐患")
+    page.select_option("#id_area", str(building.pk))
+    page.click("main button[type=submit]")
+    page.wait_for_selector("#case-state")
+    case_id = int(page.url.rstrip("/").split("/")[-1])
+    shot(page, "first-start-resident-reported")
+
+    page.goto(f"/cases/public/{neighbours.pk}/")
+    page.click("button:has-text('我也遇到')")
+    page.wait_for_selector("ul.messages")
+    assert Case.objects.get(pk=neighbours.pk).follower_count == 1
+
+    # The community carries her case through (each step through the one workflow engine).
+    case = Case.objects.get(pk=case_id)
+    case = cases.transition(actor=qian, case=case, name="accept", category=Category.objects.get(code="030602"))
+    case = cases.transition(actor=qian, case=case, name="dispatch")
+    case = cases.transition(actor=qian, case=case, name="start")
+    case = cases.transition(actor=qian, case=case, name="handle", feedback="已联系物业清理楼道")
+    cases.transition(actor=qian, case=case, name="verify")
+
+    page.reload()
+    badge = page.locator("header a[href='/inbox/']")
+    assert badge.count() == 1
+    page.goto("/inbox/")
+    inbox = page.inner_text("main")
+    for step in ("受理", "派遣", "签收办理", "办理反馈", "核实通过"):
+        assert step in inbox, step
+    shot(page, "first-start-resident-inbox")
+
+    page.goto(f"/cases/{case_id}/")
+    form = page.locator("form[data-action=rate]")
+    form.locator("[name=rating]").select_option("satisfied")
+    form.locator("button[type=submit]").click()
+    page.wait_for_selector("ul.messages")
+    assert page.inner_text("#case-state") == "已办结"
+    assert Case.objects.get(pk=case_id).rating == "satisfied"

@@ -52,11 +52,13 @@ def test_a_resident_reads_her_inbox_follows_a_case_marks_all_read_and_chooses_sm
         case = cases.transition(actor=cast.alice, case=case, name="dispatch", unit=world["unit"])
         case = cases.transition(actor=world["hank"], case=case, name="start")
         case = cases.transition(actor=world["hank"], case=case, name="handle", feedback="已联系物业清理")
-        [sms] = [json.loads(r["body"]) for r in gateway.received]
-    assert sms["phone"] == BOB_PHONE and case.number in sms["text"]
+        # Dispatched, signed for, handled: each step reaches her by SMS too.
+        texts = [json.loads(r["body"]) for r in gateway.received]
+    assert len(texts) == 3 and all(t["phone"] == BOB_PHONE and case.number in t["text"] for t in texts)
+    assert "办理反馈" in texts[-1]["text"]
     page.reload()
-    assert page.inner_text("#unread-count") == "1"
-    assert page.locator("#inbox li.unread").count() == 1
+    assert page.inner_text("#unread-count") == "3"
+    assert page.locator("#inbox li.unread").count() == 3
     shot(page, "inbox-after-sms")
 
     page.set_viewport_size({"width": 390, "height": 800})  # on a phone the count stays in the header
