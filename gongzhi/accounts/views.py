@@ -234,7 +234,6 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
             except DomainError as exc:
                 messages.error(request, exc.message)
             return redirect("accounts:user", pk=account.pk)
-    from gongzhi.core import audit
 
     grants = [selectors.grant_view(g) for g in account.grants.select_related("area", "unit").order_by("pk")]
     trail = selectors.account_trail(account)
