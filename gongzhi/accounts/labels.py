@@ -49,7 +49,8 @@ VERB_LABELS: dict[str, Any] = {
     "start": _("签收"), "claim": _("领单"), "handle": _("办理反馈"), "verify": _("核实"), "rate": _("评价"),
     "reopen": _("返工"), "close": _("结案"), "return": _("退回"), "overdue": _("超期"), "set": _("设置"),
     "clear": _("清除"), "follow": _("关注"), "unfollow": _("取消关注"), "visit": _("回访"), "outcome": _("处置"),
-    "survey": _("排查"), "answered": _("答复"), "received": _("收到上移"), "remove": _("移出"), "add": _("添加"), "read": _("已读"),
+    "survey": _("排查"), "answered": _("答复"), "received": _("收到上移"), "remove": _("移出"), "add": _("添加"),
+    "read": _("已读"),
     "load": _("载入"), "request": _("申请"), "decide": _("审批"), "conclude": _("办结"), "hearing": _("调解"),
 }
 
