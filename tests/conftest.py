@@ -13,6 +13,17 @@ from tests.cast import Cast, build_cast
 
 
 @pytest.fixture(autouse=True)
+def _chinese_first() -> Iterator[None]:
+    """A request in English leaves its language active in the thread; each test starts in Chinese, as a user does."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def _fresh_caches() -> Iterator[None]:
     """The point→grid index and table snapshots are per-process caches; each test starts from its own database."""
     from gongzhi.accounts.middleware import forget_initialised

@@ -373,3 +373,17 @@ def test_change_records_read_in_chinese_with_names_not_codes(cast: Cast) -> None
     page = _client(cast.alice).get(f"/people/{person.pk}/").content.decode()
     trail = page[page.index('id="trail"'):]
     assert "海鸥花园" in trail and "1号楼" in trail and "居住区域" in trail
+
+
+def test_community_contacts_are_public_with_names_and_no_numbers(cast: Cast) -> None:
+    from gongzhi.registry import services as registry
+    from gongzhi.registry.models import PostKind
+
+    worker = registry.person_create(actor=None, area=cast.building, name="网格员小周", phone="13800001234")
+    registry.staff_post_assign(actor=None, person=worker, kind=PostKind.GRID_WORKER, area=cast.grid1)
+    page = Client().get(f"/contacts/?area={cast.community.pk}").content.decode()
+    contacts = page[page.index('id="contacts"'):]
+    assert "碧海社区第1网格" in contacts and "网格员小周" in contacts and "1234" not in contacts
+    assert Client().get(f"/contacts/?area={cast.grid1.pk}").status_code == 404  # communities only
+    mine = _client(cast.bob).get("/contacts/").content.decode()
+    assert "网格员小周" in mine  # a signed-in resident lands on her own community

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .roles import Cap
@@ -60,7 +61,8 @@ KEY_LABELS: dict[str, Any] = {
     "display_name": _("姓名"), "home_area": _("所属区域"), "phone": _("手机号"), "is_active": _("启用"),
     "must_change_password": _("须修改密码"), "changed": _("已修改"), "username": _("用户名"), "user": _("用户"),
     "role": _("角色"), "area": _("区域"), "unit": _("单位"), "community": _("社区"), "person": _("居民档案"),
-    "state": _("状态"), "revoked": _("已吊销"), "name": _("名称"),
+    "state": _("状态"), "revoked": _("已吊销"), "name": _("名称"), "entries": _("条目数"), "photos": _("照片数"),
+    "from_council": _("来自议事组织"), "reason": _("理由"), "answer": _("答复"), "approved": _("批准"),
 }
 
 
@@ -68,7 +70,8 @@ def action_label(action: str) -> str:
     """``accounts.grant.create`` → 新增角色授权; unknown actions read as themselves."""
     parts = action.split(".")
     if len(parts) >= 3 and parts[-2] in OBJECT_LABELS and parts[-1] in VERB_LABELS:
-        return f"{VERB_LABELS[parts[-1]]}{OBJECT_LABELS[parts[-2]]}"
+        # One translatable pattern: Chinese joins the words, English puts a space between them.
+        return gettext("{verb}{object}").format(verb=VERB_LABELS[parts[-1]], object=OBJECT_LABELS[parts[-2]])
     if len(parts) >= 2 and parts[-1] in VERB_LABELS:
         return str(VERB_LABELS[parts[-1]])
     return action

@@ -352,9 +352,10 @@ def _tell_staff_of(registration: Registration) -> None:
 
     roles = [r for r, p in POLICIES.items() if Cap.EDIT_PEOPLE in p.caps]
     staff = RoleGrant.objects.filter(role__in=roles, area=registration.community).values_list("user_id", flat=True)
+    with notifications.platform_language():
+        message = _("居民 {name} 申请注册，请确认其身份").format(name=registration.name)
     notifications.notify(user_ids=list(staff), kind="notice",
-                         message=_("居民 {name} 申请注册，请确认其身份").format(name=registration.name),
-                         link="/accounts/registrations/", obj=registration)
+                         message=message, link="/accounts/registrations/", obj=registration)
 
 
 @transaction.atomic
@@ -398,8 +399,9 @@ def registration_confirm(*, actor: Any, registration: Registration, person: Any 
                  before={"state": RegistrationState.PENDING}, after={"state": locked.state, "person": person.pk},
                  reason=reason)
     _forget(registration.user_id)
-    notifications.notify(user_ids=[registration.user_id], kind="notice",
-                         message=_("社区已确认您的注册，现在可以反映诉求了"), link="/", obj=locked)
+    with notifications.platform_language():
+        message = _("社区已确认您的注册，现在可以反映诉求了")
+    notifications.notify(user_ids=[registration.user_id], kind="notice", message=message, link="/", obj=locked)
     return locked
 
 
@@ -420,9 +422,9 @@ def registration_reject(*, actor: Any, registration: Registration, reason: str) 
     locked.save(update_fields=["state", "decided_by", "decided_at", "reason"])
     audit.record(actor=actor, action="accounts.registration.reject", obj=locked,
                  before={"state": RegistrationState.PENDING}, after={"state": locked.state}, reason=reason)
-    notifications.notify(user_ids=[registration.user_id], kind="notice",
-                         message=_("您的注册未通过社区确认：{reason}").format(reason=locked.reason), link="/",
-                         obj=locked)
+    with notifications.platform_language():
+        message = _("您的注册未通过社区确认：{reason}").format(reason=locked.reason)
+    notifications.notify(user_ids=[registration.user_id], kind="notice", message=message, link="/", obj=locked)
     return locked
 
 

@@ -16,6 +16,8 @@ from gongzhi.notifications.models import Kind
 
 from .models import Case
 
+platform_language = services.platform_language
+
 
 def notify(user_ids: Iterable[Any], case_id: int | None, message: str, *, kind: str | None = None) -> None:
     """Tell ``user_ids`` about case ``case_id`` (``None``: a message about no case). ``kind`` defaults to a case

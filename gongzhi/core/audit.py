@@ -104,18 +104,23 @@ def present_trail(entries: list[AuditEntry]) -> list[dict[str, Any]]:
         except Exception:
             return None
 
+    # Related records are named by id, or by code where the entry kept a code (areas: "990101001001").
     wanted: dict[type[models.Model], set[Any]] = defaultdict(set)
     for e in entries:
         model = model_of(e.object_type)
         for snap in (e.before, e.after):
             for key, value in (snap or {}).items() if isinstance(snap, dict) else ():
                 field = field_of(model, key)
-                if field is not None and field.is_relation and field.many_to_one and isinstance(value, int):
+                if field is not None and field.is_relation and field.many_to_one and isinstance(value, (int, str)):
                     wanted[field.related_model].add(value)
-    names: dict[type[models.Model], dict[Any, str]] = {
-        related: {obj.pk: str(obj) for obj in related._default_manager.filter(pk__in=list(ids)[:500])}
-        for related, ids in wanted.items()
-    }
+    names: dict[type[models.Model], dict[Any, str]] = {}
+    for related, keys in wanted.items():
+        ids = [k for k in keys if isinstance(k, int)][:500]
+        codes = [k for k in keys if isinstance(k, str)][:500]
+        found = {obj.pk: str(obj) for obj in related._default_manager.filter(pk__in=ids)} if ids else {}
+        if codes and any(f.name == "code" for f in related._meta.get_fields()):
+            found.update({obj.code: str(obj) for obj in related._default_manager.filter(code__in=codes)})
+        names[related] = found
 
     def shown(model: type[models.Model] | None, key: str, value: Any) -> tuple[str, Any]:
         field = field_of(model, key)

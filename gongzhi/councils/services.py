@@ -308,21 +308,23 @@ def _escalate(actor: Any, item: AgendaItem, parent: Council, reason: str) -> Non
     audit.record(actor=actor, action="councils.item.received", obj=twin,
                  after={"from_council": item.council_id, "reason": reason})
     from gongzhi.notifications.models import Kind
-    from gongzhi.notifications.services import notify
+    from gongzhi.notifications.services import notify, platform_language
 
+    with platform_language():
+        message = _("「{title}」由{lower}上移，请列入议程并答复").format(title=item.title, lower=item.council.name)
     notify(user_ids=_staff_of(parent), kind=Kind.COUNCIL_ESCALATED, obj=twin,
-           link=reverse("councils:item", args=[twin.pk]),
-           message=_("「{title}」由{lower}上移，请列入议程并答复").format(title=item.title, lower=item.council.name))
+           link=reverse("councils:item", args=[twin.pk]), message=message)
 
 
 def _answer_down(actor: Any, item: AgendaItem, answer: str) -> None:
     """The answer goes back to the council that escalated, and on down the chain to where the item began."""
     from gongzhi.notifications.models import Kind
-    from gongzhi.notifications.services import notify
+    from gongzhi.notifications.services import notify, platform_language
 
     lower = item.escalated_from
     people: set[int] = set()
-    message = _("上移议题「{title}」已答复").format(title=item.title)
+    with platform_language():
+        message = _("上移议题「{title}」已答复").format(title=item.title)
     while lower is not None:
         AgendaItem.objects.filter(pk=lower.pk).update(state=S.ANSWERED, answer=answer, settled_at=timezone.now(),
                                                       version=F("version") + 1)

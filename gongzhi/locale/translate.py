@@ -39,6 +39,10 @@ def main() -> int:
     # The glossary is the one source of the English: every entry is (re)written from it, guesses included.
     text = re.sub(r'((?:#.*\n)*)msgid ((?:"(?:[^"\\]|\\.)*"\n)+)msgstr (?:"(?:[^"\\]|\\.)*"\n)+', fill, text)
     text = text.replace("#, fuzzy\n", "")
+    # makemessages also writes "#, fuzzy, python-brace-format" and the previous msgid ("#| ..."): a fuzzy entry is
+    # left out of the compiled catalogue, so the glossary's English would never show.
+    text = re.sub(r"^#, fuzzy, ", "#, ", text, flags=re.M)
+    text = re.sub(r"^#\| .*\n", "", text, flags=re.M)
     PO.write_text(text, encoding="utf-8")
     for m in missing:
         print("missing:", m, file=sys.stderr)

@@ -33,6 +33,15 @@ def _require_user(actor: Any) -> None:
         raise Forbidden(_("请先登录"))
 
 
+def platform_language() -> Any:
+    """Messages are stored once for everyone they reach: write them in the platform's language (Chinese), not in
+    the language the acting user happens to have picked."""
+    from django.conf import settings
+    from django.utils import translation
+
+    return translation.override(settings.LANGUAGE_CODE)
+
+
 def notify(*, user_ids: Iterable[Any], kind: str, message: str, link: str = "",
            obj: models.Model | None = None) -> None:
     """Tell ``user_ids`` that ``message`` (about ``obj``, whose page is ``link``, a path on this site).

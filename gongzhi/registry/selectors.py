@@ -403,3 +403,38 @@ def pairing_figures(viewer: Any, area: Area, day: dt.date) -> PairingFigures:
             "met": visits.get(p.pk, 0) >= need,
         })
     return PairingFigures(area, q_start, q_end, by_kind, per_community, visits_due)
+
+
+# ------------------------------------------------------------------------- public contacts
+
+
+@dataclass
+class CommunityContacts:
+    """What a resident may know without signing in: who serves her community (names and posts, no numbers)."""
+
+    community: Area
+    secretaries: list[tuple[str, str]]  # (title, name) of the community's party organisation
+    community_workers: list[str]
+    grids: list[tuple[Area, list[str]]]  # each grid with its grid workers' names
+
+
+def community_contacts(community: Area) -> CommunityContacts:
+    """Four queries whatever the community's size; posts still running only."""
+    from .models import OrganisationPost, PostKind, StaffPost
+
+    heads = (OrganisationPost.objects.filter(organisation__area=community, until__isnull=True,
+                                             title__in=["书记", "第一书记", "副书记"])
+             .select_related("person").order_by("title", "pk")[:10])
+    grids = list(Area.objects.filter(path__prefix=community.path, kind=AreaKind.GRID).order_by("path")[:200])
+    posts = (StaffPost.objects.filter(area__path__prefix=community.path, until__isnull=True,
+                                      kind__in=[PostKind.COMMUNITY_WORKER, PostKind.GRID_WORKER])
+             .select_related("person").order_by("pk")[:1000])
+    workers: list[str] = []
+    by_grid: dict[int, list[str]] = {}
+    for post in posts:
+        if post.kind == PostKind.COMMUNITY_WORKER and post.area_id == community.pk:
+            workers.append(post.person.name)
+        elif post.kind == PostKind.GRID_WORKER:
+            by_grid.setdefault(post.area_id, []).append(post.person.name)
+    return CommunityContacts(community=community, secretaries=[(h.title, h.person.name) for h in heads],
+                             community_workers=workers, grids=[(g, by_grid.get(g.pk, [])) for g in grids])

@@ -21,6 +21,7 @@ ENTRIES: list[tuple[Any, Any, str, str | None]] = [
     (_("民情流水线"), _("我的诉求"), "cases:mine", "person"),
     (_("民情流水线"), _("诉求统计"), "cases:figures", Cap.CASE_VIEW),
     (_("民情流水线"), _("诉求公开"), "cases:public", None),
+    (_("民情流水线"), _("社区联系人"), "web:contacts", None),
     (_("联席会议"), _("议事协商"), "councils:index", Cap.VIEW),
     (_("组织体系"), _("区域"), "web:areas", Cap.VIEW),
     (_("组织体系"), _("党组织"), "web:orgs", Cap.VIEW),

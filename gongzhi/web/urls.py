@@ -43,6 +43,7 @@ urlpatterns = [
     path("surveys/", party_editing.surveys, name="surveys"),
     path("surveys/new/", party_editing.survey_new, name="survey_new"),
     path("surveys/<int:pk>/", party_editing.survey_detail, name="survey"),
+    path("contacts/", views.contacts, name="contacts"),
     path("transfer/", views.transfer, name="transfer"),
     path("transfer/template/<str:kind>.xlsx", views.template_download, name="template"),
     path("export/<str:kind>.xlsx", views.export, name="export"),

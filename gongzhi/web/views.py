@@ -434,3 +434,28 @@ def _xlsx(data: bytes, filename: str) -> HttpResponse:
     response = HttpResponse(data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+# ---------------------------------------------------------------------------------------- public contacts
+
+
+COMMUNITY_DEPTH = 4  # 市 → 区 → 街道 → 社区
+
+
+def contacts(request: HttpRequest) -> HttpResponse:
+    """社区联系人, with no login: the community's party secretary, community workers and each grid's grid workers."""
+    raw = request.GET.get("area", "")
+    community = None
+    if raw.isdigit():
+        community = Area.objects.filter(pk=int(raw), kind=AreaKind.COMMUNITY).first()
+        if community is None:
+            raise Http404
+    elif request.user.is_authenticated:
+        # Her own community: the one her grant lies in (a grid's or compound's community is above it).
+        home = selectors.area_roots(request.user).first()
+        if home is not None and home.depth >= COMMUNITY_DEPTH:
+            community = Area.objects.filter(path=home.path[:COMMUNITY_DEPTH * Area.steplen],
+                                            kind=AreaKind.COMMUNITY).first()
+    choices = list(Area.objects.filter(kind=AreaKind.COMMUNITY).order_by("path").values_list("pk", "name")[:2000])
+    info = selectors.community_contacts(community) if community is not None else None
+    return render(request, "web/contacts.html", {"community": community, "choices": choices, "info": info})
