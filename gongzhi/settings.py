@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "gongzhi.registry",
     "gongzhi.cases",
     "gongzhi.councils",
+    "gongzhi.patrol",
     "gongzhi.notifications",
     "gongzhi.api",
     "gongzhi.web",
@@ -181,7 +182,7 @@ SESSION_COOKIE_SECURE = envbool("GONGZHI_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 # Each module adds its part of the demo city after the registry's (same transaction, same seed).
-GONGZHI_DEMO_EXTENSIONS = ["gongzhi.cases.demo.load", "gongzhi.councils.demo.load"]
+GONGZHI_DEMO_EXTENSIONS = ["gongzhi.cases.demo.load", "gongzhi.councils.demo.load", "gongzhi.patrol.demo.load"]
 
 # Bounded pagination everywhere (web lists and the API share these numbers).
 GONGZHI_PAGE_SIZE = 50

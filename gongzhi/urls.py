@@ -10,6 +10,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("open311/v2/", include("gongzhi.cases.open311")),
     path("inbox/", include("gongzhi.notifications.urls")),
     path("accounts/", include("gongzhi.accounts.urls")),
+    path("patrol/", include("gongzhi.patrol.urls")),
     path("", include("gongzhi.web.urls")),
 ]
 if settings.DEBUG:

@@ -40,6 +40,8 @@ OBJECT_LABELS: dict[str, Any] = {
     "mediation": _("调解"), "routing_rule": _("派单规则"), "calendar_day": _("工作日历"), "council": _("议事组织"),
     "member": _("成员"), "meeting": _("会议"), "item": _("议题"), "load": _("数据载入"), "calendar": _("工作日历"),
     "demo": _("演示数据"), "kind": _("议事组织类型"), "inbox": _("消息"), "preference": _("通知方式"),
+    "mediation_team": _("调解组织"), "mediation_member": _("调解组织成员"), "patrol_plan": _("巡查计划"),
+    "patrol_round": _("巡查"), "patrol_check": _("巡查事项"), "household_visit": _("入户走访"),
 }
 VERB_LABELS: dict[str, Any] = {
     "create": _("新增"), "update": _("修改"), "delete": _("删除"), "submit": _("反映"), "activate": _("启用"),
@@ -51,7 +53,8 @@ VERB_LABELS: dict[str, Any] = {
     "reopen": _("返工"), "close": _("结案"), "return": _("退回"), "overdue": _("超期"), "set": _("设置"),
     "clear": _("清除"), "follow": _("关注"), "unfollow": _("取消关注"), "visit": _("回访"), "outcome": _("处置"),
     "survey": _("排查"), "answered": _("答复"), "received": _("收到上移"), "remove": _("移出"), "add": _("添加"),
-    "read": _("已读"),
+    "read": _("已读"), "assign": _("指派"), "begin": _("开始"), "finish": _("完成"), "tick": _("检查"),
+    "to_case": _("转为诉求"),
     "load": _("载入"), "request": _("申请"), "decide": _("审批"), "conclude": _("办结"), "hearing": _("调解"),
 }
 

@@ -14,9 +14,11 @@ from gongzhi.accounts.api import router as accounts_router
 from gongzhi.accounts.models import ApiToken
 from gongzhi.cases.api import router as cases_router
 from gongzhi.cases.config_api import router as case_config_router
+from gongzhi.cases.mediation_api import router as mediation_router
 from gongzhi.core.errors import NotFound
 from gongzhi.councils.api import router as councils_router
 from gongzhi.notifications.api import router as notifications_router
+from gongzhi.patrol.api import router as patrol_router
 from gongzhi.registry.api import router as registry_router
 
 from . import errors
@@ -71,8 +73,10 @@ def token_delete(request: HttpRequest, token_id: int) -> Status[None]:
 api.add_router("", registry_router)
 api.add_router("", cases_router)
 api.add_router("", case_config_router)
+api.add_router("", mediation_router)
 api.add_router("", councils_router)
 api.add_router("", notifications_router)
+api.add_router("", patrol_router)
 api.add_router("", accounts_router)
 api.add_router("", lookups_router)
 api.add_router("", tokens)

@@ -360,6 +360,8 @@ class Mediation(models.Model):
     parties = models.JSONField(_("当事人"), default=list)  # [{"name": "...", "role": "申请人"}, ...]
     outcome = models.CharField(_("调解结果"), max_length=14, choices=Outcome.choices, default=Outcome.PENDING)
     agreement = models.TextField(_("协议内容"), blank=True, max_length=4000)
+    team = models.ForeignKey("MediationTeam", null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="mediations", verbose_name=_("调解组织"))
 
     def __str__(self) -> str:
         return f"调解 {self.case_id}"
@@ -370,6 +372,8 @@ class Hearing(models.Model):
     held_at = models.DateTimeField(_("调解时间"))
     place = models.CharField(_("地点"), max_length=100)
     mediators = models.CharField(_("调解员"), max_length=200)
+    # The team members who mediated (their names are also in ``mediators``, with anyone from outside the team).
+    mediator_people = models.ManyToManyField(Person, blank=True, related_name="+", verbose_name=_("本组织调解员"))
     notes = models.TextField(_("调解记录"), max_length=4000)
 
     def __str__(self) -> str:
@@ -442,3 +446,74 @@ class CaseStat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.street_path}"
+
+
+# ---- mediation teams (B8)
+
+
+class MediationTeamKind(models.TextChoices):
+    """The mediation bodies the seeds run: 本溪's “指尖上的移动调解室” (a WeChat group of the street's 司法所, lawyers
+    and legal workers), 皇姑区's 物业纠纷调解中心 with a branch in each street, 人民调解委员会/调解工作站 (东港's
+    “港仁之家”, with the police station, 司法所 and a law firm), and the 评理说事点 set up in every community."""
+
+    MOBILE = "mobile", _("移动调解室")
+    PROPERTY = "property", _("物业纠纷调解中心")
+    PEOPLES = "peoples", _("人民调解委员会")
+    TALK_POINT = "talk_point", _("评理说事点")
+    OTHER = "other", _("其他")
+
+
+class MediationRole(models.TextChoices):
+    DIRECTOR = "director", _("主任")
+    DEPUTY = "deputy", _("副主任")
+    MEDIATOR = "mediator", _("调解员")
+    LEGAL = "legal", _("法律顾问")
+    LIAISON = "liaison", _("联络员")
+
+
+class MediationTeam(models.Model):
+    """A mediation team serving a district, street or community; disputes of its area are assigned to it."""
+
+    name = models.CharField(_("名称"), max_length=100)
+    kind = models.CharField(_("类型"), max_length=12, choices=MediationTeamKind.choices)
+    area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="mediation_teams",
+                             verbose_name=_("服务区域"))
+    place = models.CharField(_("调解场所"), max_length=100, blank=True)
+    phone = models.CharField(_("联系电话"), max_length=20, blank=True)  # the team's duty line, not a person's
+    active = models.BooleanField(_("启用"), default=True)
+    created_on = models.DateField(_("成立日期"), default=timezone.localdate)
+
+    class Meta:
+        verbose_name = _("调解组织")
+        verbose_name_plural = _("调解组织")
+        constraints = [models.UniqueConstraint(fields=["area", "name"], name="mediationteam_area_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def audit_area_path(self) -> str:
+        return self.area.path
+
+
+class MediationTeamMember(models.Model):
+    """A person on a team with her role. A member who leaves keeps her row (her past hearings) with the day."""
+
+    team = models.ForeignKey(MediationTeam, on_delete=models.CASCADE, related_name="members")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="mediation_memberships",
+                               verbose_name=_("成员"))
+    role = models.CharField(_("角色"), max_length=10, choices=MediationRole.choices, default=MediationRole.MEDIATOR)
+    joined_on = models.DateField(_("加入日期"), default=timezone.localdate)
+    left_on = models.DateField(_("退出日期"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("调解组织成员")
+        verbose_name_plural = _("调解组织成员")
+        constraints = [models.UniqueConstraint(fields=["team", "person"], condition=models.Q(left_on__isnull=True),
+                                               name="mediationmember_active_unique")]
+        indexes = [models.Index(fields=["person", "left_on"], name="mediationmember_person_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.person} · {self.get_role_display()}"
+
+    def audit_area_path(self) -> str:
+        return self.team.area.path

@@ -532,10 +532,12 @@ def transition(
     after = audit.snapshot(case, list(before))
     audit.record(actor=actor, action=f"cases.case.{name}", obj=case, before=before, after=after, reason=reason)
 
-    message = _("诉求 {number}「{title}」：{step}").format(number=case.number, title=case.title[:30], step=t.label)
-    if not t.moves and reason:
-        message = _("诉求 {number}「{title}」：{step}（{note}）").format(
-            number=case.number, title=case.title[:30], step=t.label, note=reason[:100])
+    with notify.platform_language():  # stored for the people told, whatever language the actor uses
+        message = _("诉求 {number}「{title}」：{step}").format(number=case.number, title=case.title[:30],
+                                                          step=t.label)
+        if not t.moves and reason:
+            message = _("诉求 {number}「{title}」：{step}（{note}）").format(
+                number=case.number, title=case.title[:30], step=t.label, note=reason[:100])
     if tell_reporter:
         notify.notify(_reporter_users(case), case.pk, message)
     if tell_handler:
@@ -603,7 +605,8 @@ def case_update_add(*, actor: Any, case: Case, text: str = "", photos: list[tupl
     _save_photos(case, cleaned, CasePhoto.Stage.UPDATE)
     audit.record(actor=actor, action="cases.case.update", obj=case, after={"photos": len(cleaned)},
                  reason=text[:500])
-    message = _("诉求 {number}「{title}」：反映人补充了情况").format(number=case.number, title=case.title[:30])
+    with notify.platform_language():
+        message = _("诉求 {number}「{title}」：反映人补充了情况").format(number=case.number, title=case.title[:30])
     if case.state in (State.DISPATCHED, State.IN_PROGRESS, State.REOPENED):
         notify.notify(_handler_users(case), case.pk, message)
     else:
@@ -697,8 +700,9 @@ def extension_request(*, actor: Any, case: Case, days: int, reason: str) -> Exte
         raise Conflict(_("已有待审批的延期申请"))
     ext = Extension.objects.create(case=case, days=int(days), reason=reason.strip(), requested_by=actor)
     audit.record(actor=actor, action="cases.extension.request", obj=case, after={"days": ext.days}, reason=reason)
-    notify.notify(_users_with(Cap.CASE_DISPATCH, path=case.owner_path), case.pk,
-                  _("诉求 {number} 申请延期 {days} 个工作日").format(number=case.number, days=ext.days))
+    with notify.platform_language():
+        notify.notify(_users_with(Cap.CASE_DISPATCH, path=case.owner_path), case.pk,
+                      _("诉求 {number} 申请延期 {days} 个工作日").format(number=case.number, days=ext.days))
     return ext
 
 
@@ -726,8 +730,9 @@ def extension_decide(*, actor: Any, extension: Extension, approve: bool, reason:
     extension.refresh_from_db()
     audit.record(actor=actor, action="cases.extension.decide", obj=case, before=before,
                  after={"due_at": case.due_at, "approved": approve}, reason=reason)
-    notify.notify(_handler_users(case), case.pk, _("诉求 {number} 延期申请：{result}").format(
-        number=case.number, result=_("已批准") if approve else _("不予批准")))
+    with notify.platform_language():
+        notify.notify(_handler_users(case), case.pk, _("诉求 {number} 延期申请：{result}").format(
+            number=case.number, result=_("已批准") if approve else _("不予批准")))
     return extension
 
 
@@ -735,20 +740,31 @@ def extension_decide(*, actor: Any, extension: Extension, approve: bool, reason:
 
 
 @transaction.atomic
-def hearing_record(*, actor: Any, case: Case, held_at: dt.datetime, place: str, mediators: str,
-                   notes: str) -> Hearing:
+def hearing_record(*, actor: Any, case: Case, held_at: dt.datetime, place: str, mediators: str = "",
+                   notes: str, mediator_people: list[Person] | None = None) -> Hearing:
+    """A mediation session. ``mediator_people`` are members of the case's mediation team who mediated (their names
+    go into ``mediators`` before anyone named there from outside the team, e.g. a lawyer or the police)."""
     if case.kind != CaseKind.MEDIATION:
         raise InvalidInput.on("case", _("该诉求不是矛盾纠纷调解"))
-    if Actor.HANDLER not in actor_kinds(actor, case):
+    if not may_mediate(actor, case):
         raise Forbidden(_("您没有权限执行此操作"))
     if case.state != State.IN_PROGRESS:
         raise Conflict(_("请先签收办理"))
-    hearing = Hearing(mediation=case.mediation, held_at=held_at, place=place.strip(), mediators=mediators.strip(),
+    mediation = case.mediation
+    people = _team_mediators(mediation, mediator_people or [])
+    names = "、".join([p.name for p in people] + ([mediators.strip()] if mediators.strip() else []))
+    if not names:
+        raise InvalidInput.on("mediators", _("请选择或填写调解员"))
+    if len(names) > 200:
+        raise InvalidInput.on("mediators", _("调解员不能超过200个字"))
+    hearing = Hearing(mediation=mediation, held_at=held_at, place=place.strip(), mediators=names,
                       notes=notes.strip())
     validate(hearing)
     hearing.save()
+    if people:
+        hearing.mediator_people.set(people)
     audit.record(actor=actor, action="cases.mediation.hearing", obj=case,
-                 after={"held_at": held_at, "place": hearing.place})
+                 after={"held_at": held_at, "place": hearing.place, "mediators": names})
     return hearing
 
 
@@ -756,7 +772,7 @@ def hearing_record(*, actor: Any, case: Case, held_at: dt.datetime, place: str, 
 def mediation_conclude(*, actor: Any, case: Case, outcome: str, agreement: str = "") -> Mediation:
     if case.kind != CaseKind.MEDIATION:
         raise InvalidInput.on("case", _("该诉求不是矛盾纠纷调解"))
-    if Actor.HANDLER not in actor_kinds(actor, case):
+    if not may_mediate(actor, case):
         raise Forbidden(_("您没有权限执行此操作"))
     mediation = case.mediation
     if outcome not in (Mediation.Outcome.AGREEMENT, Mediation.Outcome.NO_AGREEMENT):
@@ -1033,3 +1049,230 @@ def routing_preview(*, category: Category | None, area: Area) -> RoutePreview:
     unit = MemberUnit.objects.filter(pk=r.unit_id).first() if r.unit_id else None
     return RoutePreview(route=r, owner=owner, unit=unit,
                         default_level=category.default_level if category else Level.COMMUNITY)
+
+
+# ---- mediation teams
+
+# This section's own imports (kept here so the section stays self-contained).
+from gongzhi.core.permissions import require  # noqa: E402
+from gongzhi.core.writes import apply_changes  # noqa: E402
+
+from .models import MediationRole, MediationTeam, MediationTeamKind, MediationTeamMember  # noqa: E402
+
+TEAM_AREA_KINDS = (AreaKind.DISTRICT, AreaKind.STREET, AreaKind.COMMUNITY)
+MAX_PARTIES = 20
+
+
+def _team_path(team: MediationTeam) -> str:
+    return Area.objects.values_list("path", flat=True).get(pk=team.area_id)
+
+
+def _clean_phone(phone: str) -> str:
+    phone = (phone or "").strip()
+    return normalize_phone(phone, "phone") if phone else ""
+
+
+@transaction.atomic
+def mediation_team_create(*, actor: Any, area: Area, name: str, kind: str, place: str = "",
+                          phone: str = "") -> MediationTeam:
+    """A mediation team (移动调解室, 物业纠纷调解中心 or its street branch, 人民调解委员会, 评理说事点…) serving
+    ``area`` — a district, street or community — and the disputes located there."""
+    require(actor, Cap.EDIT_REGISTRY, area_path=area.path)
+    if area.kind not in TEAM_AREA_KINDS:
+        raise InvalidInput.on("area", _("服务区域须为区、街道或社区"))
+    if kind not in MediationTeamKind.values:
+        raise InvalidInput.on("kind", _("请选择调解组织类型"))
+    team = MediationTeam(area=area, name=(name or "").strip(), kind=kind, place=(place or "").strip(),
+                         phone=_clean_phone(phone))
+    if not team.name:
+        raise InvalidInput.on("name", _("请填写调解组织名称"))
+    if MediationTeam.objects.filter(area=area, name=team.name).exists():
+        raise InvalidInput.on("name", _("该区域已有同名调解组织"))
+    validate(team, exclude=["area"])
+    team.save()
+    audit.record(actor=actor, action="cases.mediation_team.create", obj=team,
+                 after=audit.snapshot(team, ("name", "kind", "area", "place", "phone")), area_path=area.path)
+    return team
+
+
+@transaction.atomic
+def mediation_team_update(*, actor: Any, team: MediationTeam, changes: dict[str, Any],
+                          reason: str = "") -> MediationTeam:
+    """Rename a team, change its kind, place or phone, retire it (``active=False``: no new disputes) or bring it
+    back. Its area stays: the disputes it took are of that area."""
+    path = _team_path(team)
+    require(actor, Cap.EDIT_REGISTRY, area_path=path)
+    allowed = {"name", "kind", "place", "phone", "active"}
+    unknown = sorted(set(changes) - allowed)
+    if unknown:
+        raise InvalidInput.on(unknown[0], _("该项不可修改"))
+    changes = dict(changes)
+    if "name" in changes:
+        changes["name"] = (changes["name"] or "").strip()
+        if not changes["name"]:
+            raise InvalidInput.on("name", _("请填写调解组织名称"))
+        if MediationTeam.objects.filter(area_id=team.area_id, name=changes["name"]).exclude(pk=team.pk).exists():
+            raise InvalidInput.on("name", _("该区域已有同名调解组织"))
+    if "kind" in changes and changes["kind"] not in MediationTeamKind.values:
+        raise InvalidInput.on("kind", _("请选择调解组织类型"))
+    if "phone" in changes:
+        changes["phone"] = _clean_phone(changes["phone"])
+    if "place" in changes:
+        changes["place"] = (changes["place"] or "").strip()
+    if "active" in changes:
+        changes["active"] = bool(changes["active"])
+    if len((reason or "").strip()) > 200:
+        raise InvalidInput.on("reason", _("原因不能超过200个字"))
+    return apply_changes(actor=actor, obj=team, changes=changes, allowed=allowed,
+                         action="cases.mediation_team.update", reason=(reason or "").strip(),
+                         exclude_validation=["area"])
+
+
+@transaction.atomic
+def mediation_member_add(*, actor: Any, team: MediationTeam, person: Person,
+                         role: str = MediationRole.MEDIATOR) -> MediationTeamMember:
+    """A person from the registry joins the team (主任, 调解员, 法律顾问…): a retired party member, the 司法所's
+    staff, a lawyer, the community police officer. She then sees the team's disputes and records its hearings."""
+    require(actor, Cap.EDIT_REGISTRY, area_path=_team_path(team))
+    if role not in MediationRole.values:
+        raise InvalidInput.on("role", _("请选择成员角色"))
+    if team.members.filter(person=person, left_on__isnull=True).exists():
+        raise InvalidInput.on("person", _("已是本调解组织成员"))
+    member = MediationTeamMember.objects.create(team=team, person=person, role=role)
+    audit.record(actor=actor, action="cases.mediation_member.add", obj=member,
+                 after={"team": team.name, "person": person.name, "role": role})
+    return member
+
+
+@transaction.atomic
+def mediation_member_remove(*, actor: Any, member: MediationTeamMember, reason: str = "",
+                            today: dt.date | None = None) -> MediationTeamMember:
+    """A member leaves the team; her row stays (her past hearings) with the day she left."""
+    team = MediationTeam.objects.select_related("area").get(pk=member.team_id)
+    require(actor, Cap.EDIT_REGISTRY, area_path=team.area.path)
+    if len((reason or "").strip()) > 200:
+        raise InvalidInput.on("reason", _("原因不能超过200个字"))
+    today = today or timezone.localdate()
+    if MediationTeamMember.objects.filter(pk=member.pk, left_on__isnull=True).update(left_on=today) != 1:
+        raise Conflict(_("该成员已退出"))
+    member.left_on = today
+    audit.record(actor=actor, action="cases.mediation_member.remove", obj=member,
+                 before={"team": team.name, "person": member.person.name, "role": member.role},
+                 after={"left_on": today}, reason=(reason or "").strip(), area_path=team.area.path)
+    return member
+
+
+def may_mediate(actor: Any, case: Case) -> bool:
+    """Hearings and the outcome are recorded by the case's handler, or by a member of the team it is assigned to."""
+    if Actor.HANDLER in actor_kinds(actor, case):
+        return True
+    if actor is None:
+        return False
+    person_id = as_scope(actor).person_id
+    team_id = Mediation.objects.filter(case_id=case.pk).values_list("team_id", flat=True).first()
+    return bool(person_id and team_id and MediationTeamMember.objects.filter(
+        team_id=team_id, person_id=person_id, left_on__isnull=True).exists())
+
+
+def _team_mediators(mediation: Mediation, people: list[Person]) -> list[Person]:
+    if not people:
+        return []
+    if mediation.team_id is None:
+        raise InvalidInput.on("mediator_people", _("该纠纷尚未指派调解组织"))
+    ids = {p.pk for p in people}
+    members = set(MediationTeamMember.objects.filter(team_id=mediation.team_id, person_id__in=ids,
+                                                     left_on__isnull=True).values_list("person_id", flat=True))
+    if ids - members:
+        raise InvalidInput.on("mediator_people", _("调解员须为本调解组织的在任成员"))
+    return sorted({p.pk: p for p in people}.values(), key=lambda p: p.pk)
+
+
+def _check_team_for(team: MediationTeam, area_path: str, field: str = "team") -> None:
+    if not team.active:
+        raise InvalidInput.on(field, _("该调解组织已停用"))
+    if not area_path.startswith(_team_path(team)):
+        raise InvalidInput.on(field, _("该调解组织不服务纠纷发生地"))
+
+
+def _team_users(team: MediationTeam) -> list[int]:
+    return [u for u in team.members.filter(left_on__isnull=True, person__user__isnull=False)
+            .values_list("person__user_id", flat=True) if u]
+
+
+@transaction.atomic
+def mediation_team_assign(*, actor: Any, case: Case, team: MediationTeam | None, reason: str = "") -> Mediation:
+    """Assign a dispute to a mediation team serving the place where it happened, or reassign it (``None``
+    withdraws it from the team). The case's dispatchers and handlers decide; the team's members are told."""
+    if case.kind != CaseKind.MEDIATION:
+        raise InvalidInput.on("case", _("该诉求不是矛盾纠纷调解"))
+    if actor is not None and not actor_kinds(actor, case) & {Actor.DISPATCHER, Actor.HANDLER}:
+        raise Forbidden(_("您没有权限执行此操作"))
+    if case.state in FINAL_STATES:
+        raise Conflict(_("诉求已办结，不能再指派调解组织"))
+    if len((reason or "").strip()) > 200:
+        raise InvalidInput.on("reason", _("原因不能超过200个字"))
+    mediation = Mediation.objects.select_for_update().get(case_id=case.pk)
+    if mediation.team_id == (team.pk if team else None):
+        raise InvalidInput.on("team", _("已指派给该调解组织"))
+    return _set_team(actor, case, mediation, team, reason)
+
+
+def _set_team(actor: Any, case: Case, mediation: Mediation, team: MediationTeam | None,
+              reason: str = "") -> Mediation:
+    if team is not None:
+        _check_team_for(team, case.area_path)
+    before = {"team": mediation.team.name if mediation.team else None}
+    mediation.team = team
+    mediation.save(update_fields=["team"])
+    audit.record(actor=actor, action="cases.mediation.assign", obj=case, before=before,
+                 after={"team": team.name if team else None}, reason=(reason or "").strip())
+    if team is not None:
+        notify.notify(_team_users(team), case.pk, _("矛盾纠纷 {number} 已指派给{team}").format(
+            number=case.number, team=team.name))
+    return mediation
+
+
+def _clean_parties(parties: list[dict[str, str]]) -> list[dict[str, str]]:
+    cleaned = []
+    for i, p in enumerate(parties or []):
+        name, role = str(p.get("name", "") or "").strip(), str(p.get("role", "") or "").strip()
+        if not name and not role:
+            continue
+        if not name:
+            raise InvalidInput.on(f"parties[{i}].name", _("请填写当事人姓名"))
+        if len(name) > 50:
+            raise InvalidInput.on(f"parties[{i}].name", _("当事人姓名不能超过50个字"))
+        if not role:
+            raise InvalidInput.on(f"parties[{i}].role", _("请填写当事人身份（如申请人、被申请人）"))
+        if len(role) > 20:
+            raise InvalidInput.on(f"parties[{i}].role", _("当事人身份不能超过20个字"))
+        cleaned.append({"name": name, "role": role})
+    if len(cleaned) < 2:
+        raise InvalidInput.on("parties", _("矛盾纠纷须至少填写两方当事人"))
+    if len(cleaned) > MAX_PARTIES:
+        raise InvalidInput.on("parties", _("当事人最多20方"))
+    return cleaned
+
+
+@transaction.atomic
+def mediation_case_open(*, actor: Any, description: str, parties: list[dict[str, str]], area: Area,
+                        team: MediationTeam | None = None, title: str = "",
+                        channel: str = Channel.MEDIATION_POINT, address: str = "",
+                        now: dt.datetime | None = None) -> Case:
+    """发起矛盾纠纷调解: staff open a dispute between two or more parties at a compound or building, and give it to
+    a mediation team serving that place. The case is not public (the parties are named)."""
+    scope = as_scope(actor) if actor is not None else None
+    if scope is not None and not scope.has(Cap.CASE_VIEW):
+        raise Forbidden(_("只有工作人员可以发起矛盾纠纷调解"))
+    cleaned = _clean_parties(parties)
+    if not (description or "").strip():
+        raise InvalidInput.on("description", _("请填写纠纷情况"))
+    if team is not None:
+        _check_team_for(team, area.path)
+    title = (title or "").strip() or _("{first}与{second}的矛盾纠纷").format(first=cleaned[0]["name"],
+                                                                          second=cleaned[1]["name"])
+    case = case_submit(actor=actor, title=title[:100], description=description, channel=channel, area=area,
+                       address=address, kind=CaseKind.MEDIATION, parties=cleaned, is_public=False, now=now)
+    if team is not None:  # whoever opens the dispute gives it to the team, whichever level owns the case
+        _set_team(actor, case, case.mediation, team)
+    return case

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import config_urls, views
+from . import config_urls, mediation_views, views
 
 app_name = "cases"
 urlpatterns = [
@@ -13,5 +13,11 @@ urlpatterns = [
     path("ledger.xlsx", views.ledger_export, name="ledger"),
     path("<int:pk>/", views.case_detail, name="case"),
     path("photos/<int:pk>/", views.photo, name="photo"),
+    path("mediation/teams/", mediation_views.teams, name="mediation_teams"),
+    path("mediation/teams/new/", mediation_views.team_new, name="mediation_team_new"),
+    path("mediation/teams/<int:pk>/", mediation_views.team_detail, name="mediation_team"),
+    path("mediation/teams/<int:pk>/edit/", mediation_views.team_edit, name="mediation_team_edit"),
+    path("mediation/new/", mediation_views.open_case, name="mediation_new"),
+    path("<int:pk>/mediation/team/", mediation_views.assign, name="mediation_assign"),
 ]
 urlpatterns += config_urls.urlpatterns

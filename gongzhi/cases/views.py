@@ -48,7 +48,7 @@ STEP_LABELS: dict[str, Any] = {
     "submit": gettext_lazy("反映"), "overdue": gettext_lazy("超期"), "request": gettext_lazy("申请延期"),
     "decide": gettext_lazy("延期审批"), "hearing": gettext_lazy("调解"), "conclude": gettext_lazy("调解结果"),
     "update": gettext_lazy("反映人补充"), "follow": gettext_lazy("我也遇到"), "unfollow": gettext_lazy("取消关注"),
-    "visit": gettext_lazy("回访"),
+    "visit": gettext_lazy("回访"), "assign": gettext_lazy("指派调解组织"),
 }
 
 
@@ -319,6 +319,10 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "update_form": UpdateForm(), "visit_form": VisitForm(),
         "time_left": case.time_left(),
     }
+    from .mediation_views import case_extras  # the mediation card: team, its members as mediators, reassigning
+
+    context.update(case_extras(user, case, getattr(case, "mediation", None) if case.kind == CaseKind.MEDIATION
+                               else None))
     return render(request, "cases/case.html", context)
 
 
@@ -339,9 +343,11 @@ def _act(request: HttpRequest, case: Case) -> HttpResponse:
             held = dt.datetime.fromisoformat(request.POST.get("held_at", "")) if request.POST.get("held_at") else None
             if held is None:
                 raise DomainError(_("请填写调解时间"), {"held_at": [_("请填写调解时间")]})
+            picked = [int(i) for i in request.POST.getlist("mediator") if i.isdigit()][:20]
             services.hearing_record(actor=user, case=case, held_at=timezone.make_aware(held),
                                     place=request.POST.get("place", ""), mediators=request.POST.get("mediators", ""),
-                                    notes=request.POST.get("notes", ""))
+                                    notes=request.POST.get("notes", ""),
+                                    mediator_people=list(Person.objects.filter(pk__in=picked)))
         elif what == "conclude":
             services.mediation_conclude(actor=user, case=case, outcome=request.POST.get("outcome", ""),
                                         agreement=request.POST.get("agreement", ""))
@@ -406,6 +412,9 @@ FIELD_LABELS: dict[str, Any] = {
     "photos": gettext_lazy("照片"), "method": gettext_lazy("回访方式"), "result": gettext_lazy("回访结果"),
     "satisfaction": gettext_lazy("满意度"), "note": gettext_lazy("回访记录"), "rating": gettext_lazy("评价"),
     "feedback": gettext_lazy("办理情况"), "category": gettext_lazy("诉求分类"), "time_limit": gettext_lazy("办理时限"),
+    "held_at": gettext_lazy("调解时间"), "place": gettext_lazy("地点"), "mediators": gettext_lazy("调解员"),
+    "mediator_people": gettext_lazy("调解员"), "notes": gettext_lazy("调解记录"), "outcome": gettext_lazy("调解结果"),
+    "agreement": gettext_lazy("协议内容"),
 }
 
 

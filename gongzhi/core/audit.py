@@ -119,7 +119,8 @@ def present_trail(entries: list[AuditEntry]) -> list[dict[str, Any]]:
         codes = [k for k in keys if isinstance(k, str)][:500]
         found = {obj.pk: str(obj) for obj in related._default_manager.filter(pk__in=ids)} if ids else {}
         if codes and any(f.name == "code" for f in related._meta.get_fields()):
-            found.update({obj.code: str(obj) for obj in related._default_manager.filter(code__in=codes)})
+            found.update({code: str(obj) for code, obj in
+                          ((getattr(o, "code", None), o) for o in related._default_manager.filter(code__in=codes))})
         names[related] = found
 
     def shown(model: type[models.Model] | None, key: str, value: Any) -> tuple[str, Any]:
