@@ -60,6 +60,7 @@ EXCEL_DIGITS = 15
 YES = frozenset({"是", "Y", "YES", "TRUE", "1", "√", "✓"})
 NO = frozenset({"否", "N", "NO", "FALSE", "0", "×", "✗"})
 EXPORT_CHUNK = 2000
+PROGRESS_EVERY = 200  # rows between two progress reports of an import
 
 Parse = Literal["text", "phone", "count", "bool", "date", "choice"]
 
@@ -173,6 +174,9 @@ class RowError:
 class ImportReport:
     kind: str
     created: int = 0  # rows written; 0 whenever there is an error, because then nothing is kept
+    updated: int = 0  # existing rows (matched by their key) changed by the file
+    unchanged: int = 0  # existing rows the file names without a change
+    dry_run: bool = False  # checked and counted, then rolled back: what the import would do
     rows: int = 0  # data rows read from the file
     errors: list[RowError] = field(default_factory=list)
     results: list[Any] = field(default_factory=list)  # what each importer returned (e.g. new accounts' passwords)
@@ -470,7 +474,8 @@ class FileRefused(Exception):
 
 def import_workbook(*, actor: Any, kind: str, data: bytes, spec: SheetSpec | None = None,
                     importer: Callable[[Any, dict[str, Any]], Any] | None = None, cap: str = Cap.IMPORT,
-                    refused: str | None = None) -> ImportReport:
+                    refused: str | None = None, dry_run: bool = False,
+                    progress: Callable[[int, int], None] | None = None) -> ImportReport:
     """Import every row or none (R3).
 
     The file is read and checked cell by cell first; then, in one transaction, each row goes through the registry's
@@ -479,7 +484,7 @@ def import_workbook(*, actor: Any, kind: str, data: bytes, spec: SheetSpec | Non
     report lists every problem with its spreadsheet row and column title.
     """
     spec = spec or _spec(kind)
-    report = ImportReport(kind=kind)
+    report = ImportReport(kind=kind, dry_run=dry_run)
     if actor is not None and not as_scope(actor).has(cap):
         report.errors.append(RowError(0, "", refused or _("您没有导入台账的权限")))
         return report
@@ -496,7 +501,9 @@ def import_workbook(*, actor: Any, kind: str, data: bytes, spec: SheetSpec | Non
     importer = importer or IMPORTERS[kind]
     failed_keys: dict[str, int] = {}  # the key of a row that failed → its number, to explain references to it
     with transaction.atomic():
-        for row in rows:
+        for done, row in enumerate(rows, start=1):
+            if progress is not None and (done % PROGRESS_EVERY == 0 or done == len(rows)):
+                progress(done, len(rows))
             if not row.errors:
                 try:
                     with transaction.atomic():
@@ -518,6 +525,8 @@ def import_workbook(*, actor: Any, kind: str, data: bytes, spec: SheetSpec | Non
             transaction.set_rollback(True)
             report.created = 0
             report.results = []
+        elif dry_run:
+            transaction.set_rollback(True)  # keep the counts, write nothing
     return report
 
 
