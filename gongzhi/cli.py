@@ -1,6 +1,6 @@
 """The ``gongzhi`` command: ``gongzhi up`` prepares and serves the platform; other words go to Django's manage.
 
-    gongzhi up [--bind 127.0.0.1:8000] [--workers 2] [--size small|city]
+    gongzhi up [--bind 127.0.0.1:8000] [--workers 2] [--size small|city] [--no-jobs]
     gongzhi manage <django command> ...
 """
 
@@ -80,7 +80,8 @@ def up(argv: list[str]) -> int:
     parser.add_argument("--demo", action="store_true",
                         help="load the demo city (with its published passwords) even on a non-loopback bind")
     parser.add_argument("--check", action="store_true", help="prepare everything, then exit instead of serving")
-    parser.add_argument("--no-jobs", action="store_true", help="do not run the deadline jobs beside the server")
+    parser.add_argument("--no-jobs", action="store_true",
+                        help="do not run the deadline jobs nor the background-job worker beside the server")
     args = parser.parse_args(argv)
 
     _django_setup()
@@ -107,12 +108,16 @@ def up(argv: list[str]) -> int:
         "--threads", str(args.threads),
         "--access-logfile", "-",
         "--graceful-timeout", "10",
+        "--no-control-socket",  # gunicorn ≥ 25.1 opens one ~/.gunicorn/gunicorn.ctl shared by every instance
     ]
-    # The deadline jobs (overdue flags, due-soon warnings) run beside the server; in production run them from a
-    # timer instead (`gongzhi manage case_jobs`), with --no-jobs here.
-    jobs = None
+    # Beside the server: the deadline jobs (overdue flags, due-soon warnings) every minute, and the worker of the
+    # background jobs (imports, exports: django-tasks' database worker). In production run them as services of
+    # their own (`gongzhi manage case_jobs`, `gongzhi manage db_worker`), with --no-jobs here.
+    helpers: list[subprocess.Popen[bytes]] = []
     if not args.no_jobs:
-        jobs = subprocess.Popen([sys.executable, "-m", "gongzhi.cli", "manage", "case_jobs", "--loop", "60"])
+        manage = [sys.executable, "-m", "gongzhi.cli", "manage"]
+        helpers.append(subprocess.Popen([*manage, "case_jobs", "--loop", "60"]))
+        helpers.append(subprocess.Popen([*manage, "jobs_worker", "--no-reload", "--queue-name", "default"]))
     server = subprocess.Popen(gunicorn)
 
     def stop(signum: int, frame: object) -> None:
@@ -123,9 +128,13 @@ def up(argv: list[str]) -> int:
     try:
         return server.wait()
     finally:
-        if jobs is not None:
-            jobs.terminate()
-            jobs.wait(timeout=10)
+        for helper in helpers:
+            helper.terminate()  # the worker finishes the job it is running (a second signal would cut it short)
+        for helper in helpers:
+            try:
+                helper.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                helper.kill()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -224,3 +224,70 @@ EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "gongzhi@localhost")
 # The address people reach the platform at, for links in e-mail and SMS (e.g. https://gongzhi.example.gov.cn).
 GONGZHI_SITE_URL = os.environ.get("GONGZHI_SITE_URL", "").rstrip("/")
+
+# ---------------------------------------------------------------------------------------------- security, transport
+# Content-Security-Policy (django-csp 4): scripts only from the app itself and the inline blocks that carry this
+# request's nonce (``<script nonce="{{ request.csp_nonce }}">``); no inline event handlers (app.js delegates them:
+# ``data-autosubmit``, ``data-confirm``), no eval. Styles keep 'unsafe-inline' for the style attributes of the
+# templates (charts size themselves through the CSSOM, which CSP does not restrict).
+from typing import Any  # noqa: E402
+
+from csp.constants import NONCE, NONE, SELF  # noqa: E402
+
+INSTALLED_APPS += ["csp"]
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "csp.middleware.CSPMiddleware")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:", "blob:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# TLS in front (a reverse proxy terminating HTTPS): GONGZHI_TLS=1 (or the older GONGZHI_SECURE_COOKIES=1) makes the
+# session and CSRF cookies Secure, sends HSTS for GONGZHI_HSTS_SECONDS (0 turns it off) and trusts the proxy's
+# X-Forwarded-Proto header to tell HTTPS requests. No SECURE_SSL_REDIRECT: the proxy redirects plain HTTP itself,
+# and the loopback health checks and first-run address keep working on http://127.0.0.1.
+GONGZHI_TLS = envbool("GONGZHI_TLS", False) or envbool("GONGZHI_SECURE_COOKIES", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = GONGZHI_TLS
+LANGUAGE_COOKIE_SECURE = GONGZHI_TLS
+SECURE_HSTS_SECONDS = envint("GONGZHI_HSTS_SECONDS", 31_536_000) if GONGZHI_TLS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = GONGZHI_TLS and envbool("GONGZHI_HSTS_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = False
+if GONGZHI_TLS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# A cache shared by every worker process (tokens and scopes checked recently, with a generation counter bumped on
+# every revocation and grant change: core/scope.py). GONGZHI_CACHE_URL=redis://host:6379/0 uses Redis (Django's
+# RedisCache; pip install redis); unset (or "db"), a table in the database, created by the migrations.
+_cache_url = os.environ.get("GONGZHI_CACHE_URL", "").strip()
+CACHES: dict[str, dict[str, Any]]
+if _cache_url.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url,
+                          "KEY_PREFIX": "gongzhi"}}
+elif _cache_url.startswith("locmem"):  # one process only (a laptop with one worker)
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "gongzhi_cache",
+                          "OPTIONS": {"MAX_ENTRIES": 20_000}}}
+
+# ---------------------------------------------------------------------------------------------- background jobs
+# Long work (big imports, their 预检, exports over GONGZHI_EXPORT_JOB_ROWS rows) runs as jobs on Django's tasks
+# framework (the django-tasks backport) with its database backend, on SQLite and PostgreSQL alike; `gongzhi up`
+# starts the worker (`gongzhi manage db_worker`). Uploads above GONGZHI_IMPORT_JOB_BYTES are imported as jobs,
+# smaller ones at once.
+INSTALLED_APPS += ["django_tasks", "django_tasks_db", "gongzhi.jobs"]
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+GONGZHI_EXPORT_JOB_ROWS = envint("GONGZHI_EXPORT_JOB_ROWS", 5000)
+GONGZHI_IMPORT_JOB_BYTES = envint("GONGZHI_IMPORT_JOB_BYTES", 64 * 1024)

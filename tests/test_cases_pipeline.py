@@ -298,12 +298,16 @@ def test_a_point_on_the_map_finds_its_grid(cast: Cast, pipeline) -> None:
 
 def test_photos_are_checked_by_content_and_size(cast: Cast, pipeline, tmp_path, settings) -> None:
     settings.MEDIA_ROOT = tmp_path
-    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
+    from tests.test_patrol import png as real_png
+
+    png = real_png()
     case = submit(cast, photos=[("a.png", png)])
     assert case.photos.count() == 1 and case.photos.get().content_type == "image/png"
     with pytest.raises(InvalidInput) as exc:
         submit(cast, photos=[("evil.png", b"<?php echo 1; ?>")])
     assert "photos[0]" in exc.value.fields
+    with pytest.raises(InvalidInput):  # a PNG signature followed by anything else is not a picture
+        submit(cast, photos=[("polyglot.png", b"\x89PNG\r\n\x1a\n<html><script>alert(1)</script></html>")])
     with pytest.raises(InvalidInput):
         submit(cast, photos=[("big.jpg", b"\xff\xd8\xff" + b"0" * (6 * 1024 * 1024))])
 

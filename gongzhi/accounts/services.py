@@ -3,6 +3,7 @@ Every change is audited; an account administrator acts only inside her subtree (
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import hmac
@@ -23,7 +24,7 @@ from django.utils.translation import gettext as _
 from gongzhi.core import audit
 from gongzhi.core.errors import Conflict, Forbidden, InvalidInput
 from gongzhi.core.permissions import require
-from gongzhi.core.scope import as_scope
+from gongzhi.core.scope import as_scope, bump_generation, generation, generations
 from gongzhi.core.validators import normalize_phone
 
 from .models import AccountProfile, ApiToken, PhoneCode, Registration, RegistrationState, RoleGrant
@@ -169,6 +170,7 @@ def user_set_active(*, actor: Any, user: Any, active: bool, reason: str = "") ->
     user.save(update_fields=["is_active"])
     _forget(user.pk)
     forget_tokens()
+    bump_generation("tokens")
     audit.record(actor=actor, action="accounts.user.activate" if active else "accounts.user.deactivate", obj=user,
                  before={"is_active": not active}, after={"is_active": active}, reason=reason,
                  area_path=profile.audit_area_path())
@@ -448,13 +450,16 @@ def token_revoke(*, actor: Any, token: ApiToken) -> None:
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
     _recent_tokens.clear()
+    bump_generation("tokens")  # every other worker process forgets the key at once
     audit.record(actor=actor, action="accounts.token.revoke", obj=token, after={"revoked": True})
 
 
-# Recently checked keys, for a few seconds: a client sending many requests costs one lookup, not one per request.
-# Revoking in this process forgets them at once; other processes stop accepting a revoked key within TOKEN_TTL.
+# Recently checked keys, for a few seconds: a client sending many requests costs one cache read, not a token lookup
+# and a scope computation per request. Each entry is stamped with the shared authorisation generation
+# (core.scope.generations "tokens"; the user's own for her scope): revoking a key or deactivating an account bumps
+# it, so every worker process stops accepting a revoked key at once.
 TOKEN_TTL = 10.0
-_recent_tokens: dict[str, tuple[float, AbstractBaseUser]] = {}
+_recent_tokens: dict[str, tuple[float, int, AbstractBaseUser]] = {}
 
 
 def _forget(user_id: int) -> None:
@@ -462,13 +467,21 @@ def _forget(user_id: int) -> None:
 
     forget_scope(user_id)
     transaction.on_commit(lambda: forget_scope(user_id))
+    bump_generation(user_id)
 
 
 def token_authenticate(key: str) -> AbstractBaseUser | None:
     digest = ApiToken.hash_key(key)
     hit = _recent_tokens.get(digest)
     if hit is not None and time.monotonic() - hit[0] < TOKEN_TTL:
-        return hit[1]
+        # One cache read for both: the keys' generation and the user's (which scope_of then uses).
+        gen, user_gen = generations("tokens", hit[2].pk)
+        if hit[1] == gen:
+            user = copy.copy(hit[2])  # a fresh object per request: scope_of caches this request's scope on it
+            user.__dict__.pop("_gongzhi_scope", None)
+            user._gongzhi_generation = user_gen  # type: ignore[attr-defined]
+            return user
+    gen = generation("tokens")
     token = (
         ApiToken.objects.select_related("user")
         .filter(key_hash=digest, revoked_at__isnull=True, user__is_active=True)
@@ -482,8 +495,8 @@ def token_authenticate(key: str) -> AbstractBaseUser | None:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     if len(_recent_tokens) > 10_000:
         _recent_tokens.clear()
-    _recent_tokens[digest] = (time.monotonic(), token.user)
-    return token.user
+    _recent_tokens[digest] = (time.monotonic(), gen, token.user)
+    return copy.copy(token.user)
 
 
 def forget_tokens() -> None:

@@ -17,6 +17,7 @@ from gongzhi.cases.config_api import router as case_config_router
 from gongzhi.cases.mediation_api import router as mediation_router
 from gongzhi.core.errors import NotFound
 from gongzhi.councils.api import router as councils_router
+from gongzhi.jobs.api import router as jobs_router
 from gongzhi.notifications.api import router as notifications_router
 from gongzhi.patrol.api import router as patrol_router
 from gongzhi.registry.api import router as registry_router
@@ -79,4 +80,5 @@ api.add_router("", notifications_router)
 api.add_router("", patrol_router)
 api.add_router("", accounts_router)
 api.add_router("", lookups_router)
+api.add_router("", jobs_router)
 api.add_router("", tokens)

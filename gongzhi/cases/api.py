@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from typing import Any, Literal
+import json
+from typing import Annotated, Any, Literal
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Header, Query, Router, Schema, Status
+from ninja.responses import NinjaJSONEncoder
 
 from gongzhi.api.auth import user_of
+from gongzhi.core import idempotency
 from gongzhi.core.errors import InvalidInput, NotFound
 from gongzhi.core.scope import get_scoped
 from gongzhi.registry.models import Area, AreaKind, MemberUnit, Person
@@ -29,6 +32,11 @@ router = Router(tags=["诉求 cases"])
 MAX_LIMIT = 200
 
 
+class CasePartyIn(Schema):
+    name: str = Field(..., min_length=1, max_length=50, description="姓名")
+    role: str = Field("", max_length=20, description="身份：申请人、被申请人…")
+
+
 class CaseIn(Schema):
     title: str = Field(..., min_length=1, max_length=100, description="标题")
     description: str = Field(..., min_length=1, max_length=4000, description="内容")
@@ -41,7 +49,7 @@ class CaseIn(Schema):
         "app", description="来源渠道：工作人员代居民登记时选择（热线、窗口、居民接待日、评理说事点、网格巡查、"
                            "入户走访、会议决定）")
     kind: Literal["general", "mediation"] = "general"
-    parties: list[dict[str, str]] = Field(default_factory=list, max_length=20, description="调解当事人")
+    parties: list[CasePartyIn] = Field(default_factory=list, max_length=20, description="调解当事人")
     is_public: bool = True
     reporter_id: int | None = Field(None, description="代居民反映：反映人（人员 id，须在您的工作范围内）")
     reporter_phone: str = Field("", max_length=20, description="代居民反映：反映人手机号，匹配到唯一居民时自动关联")
@@ -65,10 +73,11 @@ class TransitionIn(Schema):
 
 class UpdateIn(Schema):
     text: str = Field("", max_length=1000, description="补充说明")
-    photos: list[str] = Field(default_factory=list, max_length=6, description="照片，base64 编码的 JPEG/PNG")
+    photos: list[Annotated[str, Field(max_length=7_000_000)]] = Field(
+        default_factory=list, max_length=6, description="照片，base64 编码的 JPEG/PNG（每张不超过 5 MB）")
 
 
-class VisitIn(Schema):
+class CaseVisitIn(Schema):
     method: Literal["phone", "questionnaire", "in_person"]
     result: Literal["resolved", "unresolved", "unreachable"]
     satisfaction: Literal["satisfied", "basic", "dissatisfied", ""] = ""
@@ -146,22 +155,38 @@ def _category(code: str | None) -> Category | None:
 
 
 @router.post("/cases", response={201: dict}, summary="反映诉求 Report a case")
-def create_case(request: HttpRequest, payload: CaseIn) -> Status[dict[str, Any]]:
+def create_case(request: HttpRequest, payload: CaseIn,
+                idempotency_key: str | None = Header(None, alias="Idempotency-Key", min_length=1, max_length=255,
+                                                     description="重试时带同一个键：不会重复立案")) -> HttpResponse:
+    """With an ``Idempotency-Key`` header a retry of the same request returns the first answer (header
+    ``Idempotent-Replayed: true``) and never creates a second case."""
     user = user_of(request)
-    area = get_scoped(user, Area, payload.area_id) if payload.area_id else None
-    reporter = get_scoped(user, Person, payload.reporter_id) if payload.reporter_id else None
-    case = services.case_submit(
-        actor=user, title=payload.title, description=payload.description, channel=payload.channel, area=area,
-        lng=payload.lng, lat=payload.lat, address=payload.address, category=_category(payload.category_code),
-        kind=payload.kind, parties=payload.parties, is_public=payload.is_public, reporter=reporter,
-        reporter_phone=payload.reporter_phone, contact_name=payload.contact_name,
-    )
-    return Status(201, _case_out(user, selectors.case_get(user, case.pk), detail=True))
+
+    def run() -> idempotency.Response:
+        area = get_scoped(user, Area, payload.area_id) if payload.area_id else None
+        reporter = get_scoped(user, Person, payload.reporter_id) if payload.reporter_id else None
+        case = services.case_submit(
+            actor=user, title=payload.title, description=payload.description, channel=payload.channel, area=area,
+            lng=payload.lng, lat=payload.lat, address=payload.address, category=_category(payload.category_code),
+            kind=payload.kind, parties=[p.dict() for p in payload.parties], is_public=payload.is_public,
+            reporter=reporter,
+            reporter_phone=payload.reporter_phone, contact_name=payload.contact_name,
+        )
+        body = json.dumps(_case_out(user, selectors.case_get(user, case.pk), detail=True), cls=NinjaJSONEncoder)
+        return idempotency.Response(201, "application/json; charset=utf-8", body)
+
+    result, replayed = idempotency.once(request=request, user=user, endpoint="api.cases.create",
+                                        key=idempotency.key_of(request), run=run)
+    response = HttpResponse(result.body, status=result.status, content_type=result.content_type)
+    if replayed:
+        response["Idempotent-Replayed"] = "true"
+    return response
 
 
 @router.get("/cases", response=dict, summary="工作台队列 Workbench queues")
-def list_cases(request: HttpRequest, queue: str = "all", area_id: int | None = None, category: str = "",
-               q: str = "", limit: int = 50, after: str | None = None,
+def list_cases(request: HttpRequest, queue: str = Query("all", max_length=100), area_id: int | None = None,
+               category: str = Query("", max_length=100), q: str = Query("", max_length=50),
+               limit: int = Query(50, ge=1, le=200), after: str | None = Query(None, max_length=64),
                sort: Literal["new", "due"] = "new") -> dict[str, Any]:
     """``sort=due``: the nearest deadline first (the most overdue on top), cases without one last."""
     user = user_of(request)
@@ -256,7 +281,7 @@ def unfollow_case(request: HttpRequest, case_id: int) -> dict[str, Any]:
 
 
 @router.post("/cases/{case_id}/visits", response={201: dict}, summary="回访 Record a follow-up visit")
-def record_visit(request: HttpRequest, case_id: int, payload: VisitIn) -> Status[dict[str, Any]]:
+def record_visit(request: HttpRequest, case_id: int, payload: CaseVisitIn) -> Status[dict[str, Any]]:
     user = user_of(request)
     visit = services.case_visit_record(actor=user, case=selectors.case_get(user, case_id), method=payload.method,
                                        result=payload.result, satisfaction=payload.satisfaction, note=payload.note)
@@ -276,8 +301,8 @@ def _public_out(case: Case) -> dict[str, Any]:
 
 
 @router.get("/public/cases", response=dict, auth=None, summary="公开诉求 Public cases (no sign-in)")
-def public_cases(request: HttpRequest, area_id: int | None = None, limit: int = 50,
-                 after: str | None = None) -> dict[str, Any]:
+def public_cases(request: HttpRequest, area_id: int | None = None, limit: int = Query(50, ge=1, le=200),
+                 after: str | None = Query(None, max_length=64)) -> dict[str, Any]:
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput.on("limit", f"须在 1 到 {MAX_LIMIT} 之间")
     area = None
@@ -341,7 +366,7 @@ def case_figures(request: HttpRequest, area_id: int, start: dt.date | None = Non
 
 
 @router.get("/categories", response=list[dict], summary="诉求分类 Categories")
-def categories(request: HttpRequest, parent: str = "") -> list[dict[str, Any]]:
+def categories(request: HttpRequest, parent: str = Query("", max_length=100)) -> list[dict[str, Any]]:
     qs = Category.objects.filter(active=True)
     qs = qs.filter(parent__code=parent) if parent else qs.filter(depth=1)
     return [{"code": c.code, "name": c.name, "depth": c.depth, "time_limit": c.time_limit,

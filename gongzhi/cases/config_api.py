@@ -118,8 +118,9 @@ def _rules(user: Any) -> Any:
 
 
 @router.get("/routing-rules", response=dict, summary="派单规则 Routing rules")
-def routing_rule_list(request: HttpRequest, area_id: int | None = None, category_code: str = "", limit: int = 50,
-                      after: str | None = None) -> dict[str, Any]:
+def routing_rule_list(request: HttpRequest, area_id: int | None = None, category_code: str = Query("", max_length=100),
+                      limit: int = Query(50, ge=1, le=200),
+                      after: str | None = Query(None, max_length=64)) -> dict[str, Any]:
     user = user_of(request)
     _need_configure(user)
     qs = _rules(user)
@@ -162,7 +163,8 @@ def routing_rule_remove(request: HttpRequest, rule_id: int, reason: str = Query(
 
 
 @router.get("/routing-preview", response=dict, summary="派单预览 Where a new case would be routed now")
-def routing_preview(request: HttpRequest, area_id: int, category_code: str = "") -> dict[str, Any]:
+def routing_preview(request: HttpRequest, area_id: int,
+                    category_code: str = Query("", max_length=100)) -> dict[str, Any]:
     user = user_of(request)
     _need_configure(user)
     area = get_scoped(user, Area, area_id, cap=Cap.CASE_CONFIGURE)

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from django.db.models import Count, Q
 from django.http import HttpRequest
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 from pydantic import AwareDatetime
 
 from gongzhi.api.auth import user_of
@@ -44,7 +44,7 @@ class TeamPatch(Schema):
     reason: str = Field("", max_length=200)
 
 
-class MemberIn(Schema):
+class TeamMemberIn(Schema):
     person_id: int = Field(..., description="人员 id（须在您的工作范围内）")
     role: MemberRole = Field("mediator", description="主任 director、副主任 deputy、调解员 mediator、"
                                                      "法律顾问 legal、联络员 liaison")
@@ -134,7 +134,8 @@ def _mediation_case(user: Any, case_id: int) -> Case:
 
 @router.get("/mediation-teams", response=dict, summary="调解组织 Mediation teams")
 def list_teams(request: HttpRequest, kind: TeamKind | None = None, area_id: int | None = None,
-               active: bool | None = None, limit: int = 50, after: int | None = None) -> dict[str, Any]:
+               active: bool | None = None, limit: int = Query(50, ge=1, le=200),
+               after: int | None = None) -> dict[str, Any]:
     """The teams serving the caller's part of the tree (and the levels above it) and her own teams, by id."""
     user = user_of(request)
     if not 1 <= limit <= MAX_LIMIT:
@@ -192,7 +193,7 @@ def list_members(request: HttpRequest, team_id: int, former: bool = False) -> li
 
 
 @router.post("/mediation-teams/{team_id}/members", response={201: dict}, summary="添加成员 Add a member")
-def add_member(request: HttpRequest, team_id: int, payload: MemberIn) -> Status[dict[str, Any]]:
+def add_member(request: HttpRequest, team_id: int, payload: TeamMemberIn) -> Status[dict[str, Any]]:
     user = user_of(request)
     member = services.mediation_member_add(actor=user, team=_team(user, team_id),
                                            person=_pick(user, Person, payload.person_id, "person_id"),
@@ -202,7 +203,8 @@ def add_member(request: HttpRequest, team_id: int, payload: MemberIn) -> Status[
 
 @router.delete("/mediation-teams/{team_id}/members/{member_id}", response={204: None},
                summary="移出成员 Remove a member")
-def remove_member(request: HttpRequest, team_id: int, member_id: int, reason: str = "") -> Status[None]:
+def remove_member(request: HttpRequest, team_id: int, member_id: int,
+                  reason: str = Query("", max_length=500)) -> Status[None]:
     user = user_of(request)
     team = _team(user, team_id)
     member = team.members.filter(pk=member_id).select_related("person").first()
@@ -213,7 +215,8 @@ def remove_member(request: HttpRequest, team_id: int, member_id: int, reason: st
 
 
 @router.get("/mediation-teams/{team_id}/cases", response=dict, summary="调解组织承接的纠纷 The team's disputes")
-def team_cases(request: HttpRequest, team_id: int, limit: int = 50, after: int | None = None) -> dict[str, Any]:
+def team_cases(request: HttpRequest, team_id: int, limit: int = Query(50, ge=1, le=200),
+               after: int | None = None) -> dict[str, Any]:
     """Newest first (``after``: the last id of the previous page)."""
     user = user_of(request)
     if not 1 <= limit <= MAX_LIMIT:

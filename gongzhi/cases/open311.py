@@ -21,6 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from gongzhi.accounts.services import token_authenticate
+from gongzhi.core import idempotency
 from gongzhi.core.errors import DomainError
 
 from . import services
@@ -203,6 +204,16 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
     user = token_authenticate(key) if key else None
     if user is None:
         raise Open311Error(403, "api_key is missing or invalid")
+    # A client retrying a request whose answer it lost sends the same Idempotency-Key: it gets the first answer.
+    result, replayed = idempotency.once(request=request, user=user, endpoint=f"open311.requests.{fmt}",
+                                        key=idempotency.key_of(request), run=lambda: _submit(request, fmt, user))
+    response = HttpResponse(result.body, status=result.status, content_type=result.content_type)
+    if replayed:
+        response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _submit(request: HttpRequest, fmt: str, user: Any) -> idempotency.Response:
     code = request.POST.get("service_code", "").strip()
     category = services.CATEGORIES_BY_CODE.get().get(code)
     if category is None or category.depth != 3:
@@ -231,7 +242,8 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
     )
     rows = [{"service_request_id": str(case.pk), "service_notice": "已收到，将在规定时限内办理",
              "account_id": None}]
-    return _render(fmt, rows, "service_requests", "request", status=201)
+    rendered = _render(fmt, rows, "service_requests", "request", status=201)
+    return idempotency.Response(rendered.status_code, rendered["Content-Type"], rendered.content.decode())
 
 
 def _dates(request: HttpRequest) -> tuple[dt.datetime, dt.datetime]:
@@ -244,6 +256,8 @@ def _dates(request: HttpRequest) -> tuple[dt.datetime, dt.datetime]:
         value = parse_datetime(raw.replace(" ", "+"))
         if value is None:
             raise Open311Error(400, f"{name} must be a w3 datetime such as 2026-01-01T00:00:00Z")
+        if not 2000 <= value.year <= 2099:
+            raise Open311Error(400, f"{name} must be between 2000-01-01 and 2099-12-31")
         return value if timezone.is_aware(value) else timezone.make_aware(value)
 
     start, end = read("start_date"), read("end_date")

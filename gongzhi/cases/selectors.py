@@ -10,6 +10,7 @@ from typing import Any
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Substr
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from gongzhi.accounts.roles import Cap
@@ -88,21 +89,21 @@ def with_places(cases: list[Case], *, compound_only: bool = False) -> list[Case]
 @dataclass(frozen=True)
 class Queue:
     key: str
-    label: str
+    label: str | Promise  # lazy: translated when shown, in the language of that request
 
 
 QUEUES = [
-    Queue("to_accept", str(_("待受理"))),
-    Queue("to_dispatch", str(_("待派遣"))),
-    Queue("escalated", str(_("上移到本级"))),
-    Queue("mine", str(_("我的待办"))),
-    Queue("to_verify", str(_("待核实"))),
-    Queue("claimable", str(_("可领单"))),
-    Queue("due_soon", str(_("即将到期"))),
-    Queue("overdue", str(_("已超期"))),
-    Queue("ledger", str(_("挂账台账"))),
-    Queue("reported", str(_("我反映的"))),
-    Queue("all", str(_("全部"))),
+    Queue("to_accept", _("待受理")),
+    Queue("to_dispatch", _("待派遣")),
+    Queue("escalated", _("上移到本级")),
+    Queue("mine", _("我的待办")),
+    Queue("to_verify", _("待核实")),
+    Queue("claimable", _("可领单")),
+    Queue("due_soon", _("即将到期")),
+    Queue("overdue", _("已超期")),
+    Queue("ledger", _("挂账台账")),
+    Queue("reported", _("我反映的")),
+    Queue("all", _("全部")),
 ]
 QUEUE_KEYS = {q.key for q in QUEUES}
 

@@ -22,7 +22,7 @@ from gongzhi.core import scope as core_scope
 from gongzhi.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from gongzhi.core.scope import as_scope
 from gongzhi.core.snapshot import Snapshot
-from gongzhi.core.validators import normalize_phone
+from gongzhi.core.validators import bounded_text, normalize_phone, visible_text
 from gongzhi.core.writes import validate
 from gongzhi.notifications.models import Kind
 from gongzhi.registry.geo import grid_index
@@ -140,14 +140,46 @@ def _area_id(path: str) -> int:
 # ------------------------------------------------------------------------------------------ intake
 
 
+MAX_PHOTO_PIXELS = 40_000_000  # a 5 MB file that unpacks to more is a decompression bomb, not a photo
+
+
+def reencode_photo(data: bytes, *, field: str = "photo") -> tuple[bytes, str]:
+    """Decode a JPEG or PNG with Pillow and encode it afresh: what is stored is only pixels (turned upright by its
+    EXIF orientation), without metadata (GPS, camera) and without anything appended to or hidden in the file, so a
+    file that merely starts with an image signature (a PNG header followed by HTML) is refused."""
+    from io import BytesIO
+
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    if not any(data.startswith(sig) for sig in PHOTO_SIGNATURES):
+        raise InvalidInput.on(field, _("照片须为 JPEG 或 PNG 格式"))
+    try:
+        with Image.open(BytesIO(data), formats=["JPEG", "PNG"]) as img:
+            if img.width * img.height > MAX_PHOTO_PIXELS:
+                raise InvalidInput.on(field, _("照片像素过多，请缩小后再上传"))
+            img.load()
+            fmt = img.format
+            upright = ImageOps.exif_transpose(img)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise InvalidInput.on(field, _("照片无法识别，须为完整的 JPEG 或 PNG 图片")) from None
+    out = BytesIO()
+    if fmt == "PNG":
+        if upright.mode not in ("1", "L", "LA", "P", "RGB", "RGBA"):
+            upright = upright.convert("RGBA")
+        upright.save(out, format="PNG")
+        return out.getvalue(), "image/png"
+    if upright.mode not in ("L", "RGB"):
+        upright = upright.convert("RGB")
+    upright.save(out, format="JPEG", quality=88)
+    return out.getvalue(), "image/jpeg"
+
+
 def _clean_photos(photos: list[tuple[str, bytes]] | None, field: str = "photos") -> list[tuple[str, bytes, str]]:
     cleaned = []
     for i, (name, data) in enumerate(photos or []):
         if len(data) > MAX_PHOTO_BYTES:
             raise InvalidInput.on(f"{field}[{i}]", _("照片不能超过5MB"))
-        kind = next((ct for sig, ct in PHOTO_SIGNATURES.items() if data.startswith(sig)), None)
-        if kind is None:
-            raise InvalidInput.on(f"{field}[{i}]", _("照片须为 JPEG 或 PNG 格式"))
+        data, kind = reencode_photo(data, field=f"{field}[{i}]")
         cleaned.append((name, data, kind))
     if len(cleaned) > MAX_PHOTOS:
         raise InvalidInput.on(field, _("照片最多6张"))
@@ -233,7 +265,8 @@ def case_submit(
     r = route(category, area_path)
     response_hours = category.response_hours if category else 4
     case = Case(
-        kind=kind, title=(title or "").strip(), description=(description or "").strip(), channel=channel,
+        kind=kind, title=visible_text(title, "title", max_length=100),
+        description=bounded_text(description, "description", 4000), channel=channel,
         category=category, reporter_id=reporter_id, contact_name=contact_name.strip(), contact_phone=phone,
         lng=lng, lat=lat, address=address.strip(), area_id=area_id, area_path=area_path, level=r.level,
         owner_area_id=_area_id(r.owner_path), owner_path=r.owner_path, assignee_unit_id=r.unit_id,
@@ -959,9 +992,12 @@ def calendar_source_label(source: str) -> str:
 
 
 def _official_holiday_names() -> dict[str, str]:
+    """The official holidays' names in the request's language (chinesecalendar knows them in Chinese and English)."""
     import chinese_calendar
+    from django.utils.translation import get_language
 
-    return {h.value: h.chinese for h in chinese_calendar.Holiday}
+    chinese = (get_language() or "zh-hans").startswith("zh")
+    return {h.value: h.chinese if chinese else h.value for h in chinese_calendar.Holiday}
 
 
 def _official_covers(year: int) -> bool:

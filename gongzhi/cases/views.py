@@ -4,21 +4,21 @@ case page with its actions, figures, ledger export). Thin: parse → scoped fetc
 from __future__ import annotations
 
 import datetime as dt
-import io
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from openpyxl import Workbook
 
 from gongzhi.accounts.roles import Cap
+from gongzhi.core import ledger, reports
 from gongzhi.core.errors import DomainError
 from gongzhi.core.scope import get_scoped, scope_of, scoped
 from gongzhi.registry.models import Area, AreaKind, MemberUnit, Person, Sector
@@ -489,29 +489,46 @@ def figures(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @_not_found
-def ledger_export(request: HttpRequest) -> HttpResponse:
-    """The open-case ledger (挂账台账) as Excel, what the viewer may see, personal data masked."""
+def ledger_export(request: HttpRequest) -> HttpResponseBase:
+    """The open-case ledger (挂账台账): the page says how many rows it holds; ``?download=1`` streams the Excel file,
+    every row the viewer may see (no cap: written to a temporary file), personal data masked."""
     user = request.user
     if not scope_of(user).has(Cap.CASE_VIEW):
         raise Http404
-    qs = selectors.queue(user, "ledger").select_related("reporter")[:20000]
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(_("挂账台账"))
-    ws.append([_("编号"), _("标题"), _("分类"), _("状态"), _("发生地"), _("承办层级"), _("承办单位"), _("反映时间"),
-               _("办结时限"), _("超期"), _("联系电话")])
-    for c in qs:
-        ws.append([c.number, c.title, c.category.name if c.category else "", c.get_state_display(),
-                   c.area.name if c.area else "",
-                   c.get_level_display(), c.assignee_unit.name if c.assignee_unit else "",
-                   timezone.localtime(c.created_at).strftime("%Y-%m-%d %H:%M"),
-                   timezone.localtime(c.due_at).strftime("%Y-%m-%d %H:%M") if c.due_at else "",
-                   _("是") if c.is_overdue else "", phone_for(user, c.contact_phone, c.area_path)])
-    out = io.BytesIO()
-    wb.save(out)
-    response = HttpResponse(out.getvalue(),
-                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response["Content-Disposition"] = f'attachment; filename="ledger-{timezone.localdate():%Y%m%d}.xlsx"'
-    return response
+    qs = selectors.queue(user, "ledger")
+    if request.GET.get("download") != "1":
+        return render(request, "cases/report/ledger_page.html", {"count": qs.order_by().count()})
+    return case_ledger_response(user, qs)
+
+
+LEDGER_COLUMNS: list[tuple[Any, ledger.Kind]] = [
+    (gettext_lazy("编号"), "code"), (gettext_lazy("标题"), "text"), (gettext_lazy("分类"), "text"),
+    (gettext_lazy("状态"), "text"), (gettext_lazy("发生地"), "text"), (gettext_lazy("承办层级"), "text"),
+    (gettext_lazy("承办单位"), "text"), (gettext_lazy("反映时间"), "datetime"), (gettext_lazy("办结时限"), "datetime"),
+    (gettext_lazy("超期"), "text"), (gettext_lazy("联系电话"), "code"),
+]
+
+
+def case_ledger_rows(viewer: Any, qs: Any) -> Any:
+    """One row per case, streamed from the database in chunks (constant memory for a million rows)."""
+    yes = _("是")
+    states = {k: str(v) for k, v in Case._meta.get_field("state").flatchoices}  # type: ignore[union-attr]
+    levels = {k: str(v) for k, v in Case._meta.get_field("level").flatchoices}  # type: ignore[union-attr]
+    rows = qs.select_related("category", "area", "assignee_unit").order_by("-created_at", "-pk")
+    for c in rows.iterator(chunk_size=2000):
+        yield [c.number, c.title, c.category.name if c.category else "", states.get(c.state, c.state),
+               c.area.name if c.area else "", levels.get(c.level, c.level),
+               c.assignee_unit.name if c.assignee_unit else "", c.created_at, c.due_at,
+               yes if c.is_overdue else "", phone_for(viewer, c.contact_phone, c.area_path)]
+
+
+def case_ledger_response(viewer: Any, qs: Any) -> HttpResponseBase:
+    """The 挂账台账 as a streamed download: ``挂账台账-20261202.xlsx``."""
+    now = timezone.localtime()
+    columns = [ledger.Col(str(title), kind) for title, kind in LEDGER_COLUMNS]
+    sheet = ledger.Sheet(_("挂账台账"), columns, case_ledger_rows(viewer, qs),
+                         title=_("挂账台账（导出时间：{time}）").format(time=f"{now:%Y-%m-%d %H:%M}"))
+    return ledger.streaming_response(ledger.dated_name(_("挂账台账")), sheet)
 
 
 PUBLIC_AREA_KINDS = (AreaKind.CITY, AreaKind.DISTRICT, AreaKind.STREET, AreaKind.COMMUNITY)
@@ -580,3 +597,42 @@ def public_case(request: HttpRequest, pk: int) -> HttpResponse:
         "can_follow": scope.person_id is not None and case.state not in FINAL_STATES,
         "signed_in": request.user.is_authenticated,
     })
+
+
+# ------------------------------------------------------------------------------------------ 诉求统计 exports
+
+
+def _report(request: HttpRequest) -> reports.CaseReport | None:
+    """The figures page's area and period as a report; None when the period is wrong (the page says why)."""
+    user = request.user
+    if not scope_of(user).has(Cap.CASE_VIEW):
+        raise Http404
+    roots = list(Area.objects.filter(pk__in=scope_of(user).root_area_ids(Cap.CASE_VIEW)).order_by("path")[:1])
+    area = get_scoped(user, Area, int(request.GET["area"])) if request.GET.get("area", "").isdigit() else (
+        roots[0] if roots else None)
+    if area is None:
+        raise Http404
+    period, start, end = _period(request)
+    if period.errors:
+        return None
+    return reports.case_report(user, area, start, end)
+
+
+@login_required
+@_not_found
+def figures_xlsx(request: HttpRequest) -> HttpResponseBase:
+    """诉求统计 as Excel: per child area and in total (三率 and the counts behind them), per unit, per level."""
+    report = _report(request)
+    if report is None:
+        return redirect(f"{reverse('cases:figures')}?{request.GET.urlencode()}")
+    return ledger.attachment(reports.case_figures_xlsx(report), reports.case_figures_filename(report, "xlsx"))
+
+
+@login_required
+@_not_found
+def figures_pdf(request: HttpRequest) -> HttpResponseBase:
+    """The printable 诉求统计 report (PDF, A4) with its charts."""
+    report = _report(request)
+    if report is None:
+        return redirect(f"{reverse('cases:figures')}?{request.GET.urlencode()}")
+    return ledger.attachment(reports.case_report_pdf(report), reports.case_figures_filename(report, "pdf"))

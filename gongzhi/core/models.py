@@ -39,3 +39,24 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.object_repr}"
+
+
+class IdempotencyKey(models.Model):
+    """A client's ``Idempotency-Key`` on an intake request and the response it got (core/idempotency.py): a retry
+    with the same key from the same user gets that response again instead of creating a second case. One row per
+    user, endpoint and key (the unique constraint makes the first of two simultaneous retries the winner)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    endpoint = models.CharField(max_length=40)
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)  # SHA-256 of the request body: the same key on another request
+    status = models.PositiveSmallIntegerField(default=0)
+    content_type = models.CharField(max_length=100, blank=True)
+    body = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "endpoint", "key"], name="idempotency_once")]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint} {self.key}"

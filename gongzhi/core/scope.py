@@ -8,6 +8,7 @@ to a member unit, and to a person (so that people see themselves). An object out
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -83,10 +84,53 @@ class Scope:
 ANONYMOUS = Scope(user_id=None)
 
 
-# Scopes by user id for a few seconds: API clients send many requests in a row. A change of grants in this process
-# forgets the entry at once (accounts.services); other processes see it within SCOPE_TTL seconds.
+# Scopes by user id for a few seconds: API clients send many requests in a row. Each entry is stamped with the user's
+# authorisation generation, a counter in the cache shared by every worker process (settings.CACHES: a table in the
+# database, or Redis). Granting or revoking a role or deactivating an account bumps it (:func:`bump_generation`),
+# so every process stops using what it remembered at once; a request pays one cache read for that. API keys have a
+# counter of their own (accounts.services). Other changes (a person linked to an account) are seen within SCOPE_TTL.
 SCOPE_TTL = 10.0
-_recent: dict[int, tuple[float, Scope]] = {}
+GENERATION_KEY = "gongzhi:auth-generation"
+_recent: dict[int, tuple[float, int, Scope]] = {}
+
+
+def _gen_key(name: str | int) -> str:
+    return f"{GENERATION_KEY}:{name}"
+
+
+def generations(*names: str | int) -> list[int]:
+    """Current generations (a user id, or a name such as "tokens"), shared by every process, in one cache read.
+    A missing one is created at random, so a cache that lost it never brings back an old number."""
+    from django.core.cache import cache
+
+    keys = [_gen_key(n) for n in names]
+    found = cache.get_many(keys)
+    for key in keys:
+        if key not in found:
+            cache.add(key, secrets.randbits(48), timeout=None)
+            found[key] = cache.get(key, -1)
+    return [int(found[k]) for k in keys]
+
+
+def generation(name: str | int) -> int:
+    return generations(name)[0]
+
+
+def bump_generation(name: str | int) -> None:
+    """Invalidate what every process remembers under ``name``, now and again when the transaction commits (a
+    process that read the old rows before the commit must not keep them under the new number)."""
+    from django.db import transaction
+
+    def bump() -> None:
+        from django.core.cache import cache
+
+        try:
+            cache.incr(_gen_key(name))
+        except ValueError:  # missing: start a fresh random number
+            cache.set(_gen_key(name), secrets.randbits(48), timeout=None)
+
+    bump()
+    transaction.on_commit(bump)
 
 
 def forget_scope(user_id: int | None = None) -> None:
@@ -103,10 +147,14 @@ def scope_of(user: Any) -> Scope:
     cached = getattr(user, "_gongzhi_scope", None)
     if cached is not None:
         return cached
+    # Read once per request: accounts.token_authenticate leaves the number it read on the user it returns.
+    gen = user.__dict__.pop("_gongzhi_generation", None)
+    if gen is None:
+        gen = generation(user.pk)
     hit = _recent.get(user.pk)
-    if hit is not None and time.monotonic() - hit[0] < SCOPE_TTL:
-        user._gongzhi_scope = hit[1]
-        return hit[1]
+    if hit is not None and hit[1] == gen and time.monotonic() - hit[0] < SCOPE_TTL:
+        user._gongzhi_scope = hit[2]
+        return hit[2]
     from gongzhi.accounts.models import RoleGrant
     from gongzhi.accounts.roles import POLICIES
     from gongzhi.registry.models import Person
@@ -130,7 +178,7 @@ def scope_of(user: Any) -> Scope:
     user._gongzhi_scope = scope
     if len(_recent) > 10_000:
         _recent.clear()
-    _recent[user.pk] = (time.monotonic(), scope)
+    _recent[user.pk] = (time.monotonic(), gen, scope)
     return scope
 
 

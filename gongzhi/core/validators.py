@@ -75,3 +75,40 @@ def normalize_phone(value: str, field: str = "phone") -> str:
     if not (_MOBILE.fullmatch(value) or _LANDLINE.fullmatch(value)):
         raise InvalidInput.on(field, _("电话号码无效（手机号须为11位，固话如 024-12345678）"))
     return value
+
+
+# Characters that show nothing on their own: format controls (U+200B zero width space, U+202E right-to-left
+# override, U+FEFF…), separators (spaces of every width, line/paragraph separators), other controls, and
+# combining marks with no base character. A title or a name of only these is empty to a reader.
+_INVISIBLE_CATEGORIES = frozenset({"Cf", "Cc", "Cs", "Co", "Cn", "Zs", "Zl", "Zp", "Mn", "Me"})
+_INVISIBLE_EXTRA = frozenset("\u115f\u1160\u3164\uffa0\u2800")  # Hangul fillers, braille blank: drawn as nothing
+
+
+def has_visible_text(value: str) -> bool:
+    import unicodedata
+
+    return any(c not in _INVISIBLE_EXTRA and unicodedata.category(c) not in _INVISIBLE_CATEGORIES for c in value)
+
+
+def visible_text(value: str | None, field: str, *, max_length: int | None = None, required: bool = True) -> str:
+    """A title or a name: stripped, bounded, and with at least one visible character (not only U+200B, U+202E,
+    spaces or other invisible characters). Raises :class:`InvalidInput` naming ``field``."""
+    text = (value or "").strip()
+    if not text and not required:
+        return ""
+    if not text:
+        raise InvalidInput.on(field, _("不能为空"))
+    if not has_visible_text(text):
+        raise InvalidInput.on(field, _("须包含可见的文字（不能只有空格或不可见字符）"))
+    if max_length is not None and len(text) > max_length:
+        raise InvalidInput.on(field, _("不能超过 {n} 个字符").format(n=max_length))
+    return text
+
+
+def bounded_text(value: str | None, field: str, max_length: int) -> str:
+    """Free text (a note, a description) stripped and at most ``max_length`` characters; TextFields have no bound
+    of their own in the database, so the services keep this one."""
+    text = (value or "").strip()
+    if len(text) > max_length:
+        raise InvalidInput.on(field, _("不能超过 {n} 个字符").format(n=max_length))
+    return text

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from gongzhi.api.auth import user_of
 from gongzhi.core.errors import InvalidInput, NotFound
@@ -40,7 +40,7 @@ class CouncilIn(Schema):
     convener_id: int | None = Field(None, ge=1, description="召集人（人员）")
 
 
-class MemberIn(Schema):
+class CouncilMemberIn(Schema):
     role: MemberRoleName = "member"
     person_id: int | None = Field(None, ge=1, description="成员本人")
     unit_id: int | None = Field(None, ge=1, description="代表单位")
@@ -181,8 +181,8 @@ def _council(user: Any, council_id: int) -> Council:
 
 
 @router.get("/councils", response=dict, summary="议事组织 Councils")
-def list_councils(request: HttpRequest, area_id: int | None = None, kind: str = "", limit: int = 50,
-                  after: int | None = None) -> dict[str, Any]:
+def list_councils(request: HttpRequest, area_id: int | None = None, kind: str = Query("", max_length=100),
+                  limit: int = Query(50, ge=1, le=200), after: int | None = None) -> dict[str, Any]:
     user = user_of(request)
     _limit(limit)
     qs = scoped(user, Council).select_related("area", "convener", "kind")
@@ -223,7 +223,7 @@ def council_detail(request: HttpRequest, council_id: int) -> dict[str, Any]:
 
 
 @router.post("/councils/{council_id}/members", response={201: dict}, summary="添加成员 Add a member")
-def add_member(request: HttpRequest, council_id: int, payload: MemberIn) -> Status[dict[str, Any]]:
+def add_member(request: HttpRequest, council_id: int, payload: CouncilMemberIn) -> Status[dict[str, Any]]:
     user = user_of(request)
     council = _council(user, council_id)
     member = services.member_add(
@@ -236,7 +236,8 @@ def add_member(request: HttpRequest, council_id: int, payload: MemberIn) -> Stat
 
 
 @router.delete("/councils/{council_id}/members/{member_id}", response=dict, summary="移出成员 Remove a member")
-def remove_member(request: HttpRequest, council_id: int, member_id: int, reason: str = "") -> dict[str, Any]:
+def remove_member(request: HttpRequest, council_id: int, member_id: int,
+                  reason: str = Query("", max_length=500)) -> dict[str, Any]:
     user = user_of(request)
     council = _council(user, council_id)
     if len(reason) > 200:
@@ -250,7 +251,8 @@ def remove_member(request: HttpRequest, council_id: int, member_id: int, reason:
 
 
 @router.get("/councils/{council_id}/meetings", response=dict, summary="会议 Meetings (newest first)")
-def list_meetings(request: HttpRequest, council_id: int, limit: int = 50, after: str | None = None) -> dict[str, Any]:
+def list_meetings(request: HttpRequest, council_id: int, limit: int = Query(50, ge=1, le=200),
+                  after: str | None = Query(None, max_length=64)) -> dict[str, Any]:
     user = user_of(request)
     _limit(limit)
     council = _council(user, council_id)
@@ -299,8 +301,8 @@ def hold_meeting(request: HttpRequest, meeting_id: int, payload: HoldIn) -> dict
 
 
 @router.get("/councils/{council_id}/items", response=dict, summary="议题台账 Agenda items (newest first)")
-def list_items(request: HttpRequest, council_id: int, state: str = "", limit: int = 50,
-               after: str | None = None) -> dict[str, Any]:
+def list_items(request: HttpRequest, council_id: int, state: str = Query("", max_length=100),
+               limit: int = Query(50, ge=1, le=200), after: str | None = Query(None, max_length=64)) -> dict[str, Any]:
     user = user_of(request)
     _limit(limit)
     council = _council(user, council_id)

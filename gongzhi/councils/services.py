@@ -17,6 +17,7 @@ from gongzhi.core import audit
 from gongzhi.core.errors import Conflict, Forbidden, InvalidInput
 from gongzhi.core.permissions import require
 from gongzhi.core.scope import as_scope
+from gongzhi.core.validators import bounded_text, visible_text
 from gongzhi.core.writes import apply_changes, validate
 from gongzhi.registry.models import Area, AreaKind, MemberUnit, PartyOrganisation, Person
 
@@ -190,7 +191,8 @@ def item_propose(*, actor: Any, council: Council, title: str, description: str, 
             raise Forbidden(_("您没有权限执行此操作"))
     if source == Source.ESCALATION:
         raise InvalidInput.on("source", _("上移议题只能由下级议事组织上移产生"))
-    item = AgendaItem(council=council, title=(title or "").strip(), description=(description or "").strip(),
+    item = AgendaItem(council=council, title=visible_text(title, "title", max_length=120),
+                      description=bounded_text(description, "description", 4000),
                       source=Source.CASE if case is not None else source, case=case,
                       raised_by_id=scope.person_id if actor is not None else None)
     validate(item, exclude=["raised_by", "case"])

@@ -11,7 +11,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Model, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy
 from gongzhi.accounts.roles import Cap
 from gongzhi.core import audit
 from gongzhi.core.errors import DomainError, InvalidInput, NotFound
+from gongzhi.core.ledger import attachment
 from gongzhi.core.scope import get_scoped, scope_of, scoped
 from gongzhi.registry.models import Area, AreaKind, MemberUnit, PartyOrganisation, Person
 from gongzhi.web.forms import area_label, set_choices
@@ -94,6 +95,8 @@ def _council_form(request: HttpRequest, area: Area, data: Any = None) -> Council
 @login_required
 @_not_found
 def index(request: HttpRequest) -> HttpResponse:
+    if not scope_of(request.user).has(Cap.VIEW_PEOPLE) and not scoped(request.user, Council).exists():
+        return redirect("councils:public")  # a resident on no council: the public results are hers to read
     area = _root(request)
     if area is None:
         raise Http404
@@ -256,22 +259,25 @@ def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @_not_found
-def minutes(request: HttpRequest, pk: int) -> HttpResponse:
-    meeting = get_scoped(request.user, Meeting.objects.select_related("council"), pk)
-    response = HttpResponse(documents.minutes_docx(meeting), content_type=(
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document"))
-    response["Content-Disposition"] = f'attachment; filename="minutes-{meeting.pk}.docx"'
-    return response
+def minutes(request: HttpRequest, pk: int) -> HttpResponseBase:
+    meeting = get_scoped(request.user, Meeting.objects.select_related("council__convener"), pk)
+    return attachment(documents.minutes_docx(meeting), documents.minutes_filename(meeting))
 
 
 @login_required
 @_not_found
-def ledger_xlsx(request: HttpRequest, pk: int) -> HttpResponse:
+def notice(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """会议通知 of a meeting, to its council's members."""
+    meeting = get_scoped(request.user, Meeting.objects.select_related("council__convener"), pk)
+    return attachment(documents.notice_docx(meeting), documents.notice_filename(meeting))
+
+
+@login_required
+@_not_found
+def ledger_xlsx(request: HttpRequest, pk: int) -> HttpResponseBase:
     council = get_scoped(request.user, Council, pk)
-    response = HttpResponse(documents.ledger_xlsx(council), content_type=(
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
-    response["Content-Disposition"] = f'attachment; filename="ledger-{council.pk}.xlsx"'
-    return response
+    name = _("{council}议题台账-{day}.xlsx").format(council=council.name, day=f"{timezone.localdate():%Y%m%d}")
+    return attachment(documents.ledger_xlsx(council), name)
 
 
 @login_required

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Field, Router, Schema
+from ninja import Field, Query, Router, Schema
 
 from gongzhi.api.auth import user_of
 from gongzhi.core.errors import InvalidInput
@@ -38,8 +38,8 @@ def _out(n: Notification) -> dict[str, Any]:
 
 
 @router.get("/notifications", response=dict, summary="我的消息 My notifications")
-def list_notifications(request: HttpRequest, unread: bool = False, limit: int = 50,
-                       after: str | None = None) -> dict[str, Any]:
+def list_notifications(request: HttpRequest, unread: bool = False, limit: int = Query(50, ge=1, le=200),
+                       after: str | None = Query(None, max_length=64)) -> dict[str, Any]:
     user = user_of(request)
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput.on("limit", f"须在 1 到 {MAX_LIMIT} 之间")

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from gongzhi.accounts.roles import Cap
 from gongzhi.api.auth import user_of
@@ -30,14 +30,15 @@ class PlanIn(Schema):
     area_id: int = Field(..., description="巡查区域：网格、小区或社区")
     name: str = Field(..., min_length=1, max_length=60, description="计划名称，如“每天常态巡访”")
     frequency: Literal["daily", "weekly", "monthly", "quarterly"] = Field(..., description="巡查频次")
-    checklist: list[str] = Field(..., min_length=1, max_length=30, description="巡查清单（每项不超过40字）")
+    checklist: list[Annotated[str, Field(max_length=40)]] = Field(..., min_length=1, max_length=30,
+                                                                   description="巡查清单（每项不超过40字）")
     patroller_id: int | None = Field(None, description="巡查人（账号 id）；空则本区域工作人员均可")
     starts_on: dt.date | None = None
 
 
 class PlanUpdateIn(Schema):
     name: str = Field(..., min_length=1, max_length=60)
-    checklist: list[str] = Field(..., min_length=1, max_length=30)
+    checklist: list[Annotated[str, Field(max_length=40)]] = Field(..., min_length=1, max_length=30)
     patroller_id: int | None = None
     reason: str = Field("", max_length=200)
 
@@ -48,7 +49,7 @@ class CheckIn(Schema):
     photo: str | None = Field(None, max_length=7_000_000, description="照片，base64 编码的 JPEG/PNG")
 
 
-class VisitIn(Schema):
+class PatrolVisitIn(Schema):
     person_id: int | None = Field(None, description="走访的居民（人员 id）")
     building_id: int | None = Field(None, description="或：楼栋")
     door: str = Field("", max_length=20, description="门牌号（按楼栋记录时必填）")
@@ -117,7 +118,7 @@ def _limit(limit: int) -> None:
 
 
 @router.get("/patrol/plans", response=dict, summary="巡查计划 Patrol plans")
-def list_plans(request: HttpRequest, area_id: int | None = None, limit: int = 50,
+def list_plans(request: HttpRequest, area_id: int | None = None, limit: int = Query(50, ge=1, le=200),
                after: int | None = None) -> dict[str, Any]:
     """Keyset pagination on the id: pass the last ``next`` as ``after``."""
     user = user_of(request)
@@ -183,8 +184,8 @@ def start_round(request: HttpRequest, plan_id: int) -> Status[dict[str, Any]]:
 
 
 @router.get("/patrol/rounds", response=dict, summary="巡查记录 Rounds")
-def list_rounds(request: HttpRequest, area_id: int | None = None, mine: bool = False, limit: int = 50,
-                after: int | None = None) -> dict[str, Any]:
+def list_rounds(request: HttpRequest, area_id: int | None = None, mine: bool = False,
+                limit: int = Query(50, ge=1, le=200), after: int | None = None) -> dict[str, Any]:
     user = user_of(request)
     _limit(limit)
     area = get_scoped(user, Area, area_id) if area_id else None
@@ -229,7 +230,7 @@ def check_case(request: HttpRequest, check_id: int) -> Status[dict[str, Any]]:
 
 
 @router.post("/patrol/rounds/{round_id}/visits", response={201: dict}, summary="入户走访 Record a household visit")
-def add_visit(request: HttpRequest, round_id: int, payload: VisitIn) -> Status[dict[str, Any]]:
+def add_visit(request: HttpRequest, round_id: int, payload: PatrolVisitIn) -> Status[dict[str, Any]]:
     user = user_of(request)
     rnd = selectors.round_get(user, round_id)
     person = get_scoped(user, Person, payload.person_id, cap=Cap.VIEW_PEOPLE) if payload.person_id else None

@@ -233,6 +233,9 @@ class Figures:
 
 
 def check_period(start: dt.date, end: dt.date) -> None:
+    for name, day in (("start", start), ("end", end)):
+        if not dt.date(2000, 1, 1) <= day <= dt.date(2099, 12, 31):
+            raise InvalidInput.on(name, str(_("日期须在2000年至2099年之间")))
     if end < start:
         raise InvalidInput.on("end", str(_("结束日期不能早于开始日期")))
     if (end - start).days > 366 * 3:

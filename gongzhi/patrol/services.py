@@ -87,10 +87,7 @@ def _clean_photo(photo: tuple[str, bytes] | None) -> tuple[bytes, str] | None:
         return None
     if len(data) > cases.MAX_PHOTO_BYTES:
         raise InvalidInput.on("photo", _("照片不能超过5MB"))
-    kind = next((ct for sig, ct in cases.PHOTO_SIGNATURES.items() if data.startswith(sig)), None)
-    if kind is None:
-        raise InvalidInput.on("photo", _("照片须为 JPEG 或 PNG 格式"))
-    return data, kind
+    return cases.reencode_photo(data, field="photo")
 
 
 def _own_round(actor: Any, rnd: PatrolRound) -> None:

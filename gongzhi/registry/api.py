@@ -13,11 +13,11 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 
-from gongzhi.accounts.roles import POLICIES
+from gongzhi.accounts.roles import POLICIES, Cap
 from gongzhi.api.auth import user_of
 from gongzhi.core import audit
-from gongzhi.core.errors import InvalidInput, NotFound
-from gongzhi.core.scope import as_scope, get_scoped, scoped
+from gongzhi.core.errors import Forbidden, InvalidInput, NotFound
+from gongzhi.core.scope import as_scope, get_scoped, rule_for, scoped
 
 from . import selectors, services
 from .geo import grid_at
@@ -46,6 +46,8 @@ from .presenters import personal_numbers, phone_for
 
 router = Router(tags=["组织体系 registry"])
 MAX_LIMIT = 200
+VERSION_HELP = ("乐观锁版本：读取时得到的 version；与当前不符则 409 冲突。"
+                "省略则不做此检查（后写者覆盖先写者，last write wins）")
 
 
 # ------------------------------------------------------------------------------------------ paging
@@ -74,7 +76,8 @@ def area_ref(area: Area) -> dict[str, Any]:
 
 def area_out(area: Area) -> dict[str, Any]:
     return {**area_ref(area), "path": area.path, "depth": area.depth, "households": area.households,
-            "population": area.population, "children": area.numchild, "has_boundary": area.boundary is not None}
+            "population": area.population, "children": area.numchild, "has_boundary": area.boundary is not None,
+            "version": area.version}
 
 
 # ------------------------------------------------------------------------------------------ me
@@ -112,6 +115,7 @@ class AreaPatch(Schema):
     population: int | None = Field(None, ge=0, le=100_000_000)
     boundary: dict[str, Any] | None = None
     reason: str = Field("", max_length=500)
+    version: int | None = Field(None, ge=1, le=2_147_483_647, description=VERSION_HELP)
 
 
 @router.get("/areas/roots", response=list[dict], summary="可见的顶层节点")
@@ -141,15 +145,17 @@ def area_get(request: HttpRequest, area_id: int) -> dict[str, Any]:
 
 
 @router.get("/areas/{area_id}/children", response=dict, summary="下级节点")
-def area_children(request: HttpRequest, area_id: int, limit: int = 50, after: str | None = None) -> dict[str, Any]:
+def area_children(request: HttpRequest, area_id: int, limit: int = Query(50, ge=1, le=200),
+                  after: str | None = Query(None, max_length=64)) -> dict[str, Any]:
     user = user_of(request)
     area = selectors.area_get(user, area_id)
     return page(selectors.area_children(user, area), limit, after, area_out)
 
 
 @router.get("/areas/{area_id}/subtree", response=dict, summary="子树（可按层级筛选）")
-def area_subtree(request: HttpRequest, area_id: int, kinds: str = "", limit: int = 50,
-                 after: str | None = None) -> dict[str, Any]:
+def area_subtree(request: HttpRequest, area_id: int, kinds: str = Query("", max_length=100),
+                 limit: int = Query(50, ge=1, le=200),
+                 after: str | None = Query(None, max_length=64)) -> dict[str, Any]:
     user = user_of(request)
     area = selectors.area_get(user, area_id)
     wanted = [k for k in kinds.split(",") if k]
@@ -180,7 +186,9 @@ def area_update(request: HttpRequest, area_id: int, payload: AreaPatch) -> dict[
     area = selectors.area_get(user, area_id)
     changes = payload.dict(exclude_unset=True)
     reason = changes.pop("reason", "")
-    return area_out(services.area_update(actor=user, area=area, changes=changes, reason=reason))
+    version = changes.pop("version", None)
+    return area_out(services.area_update(actor=user, area=area, changes=changes, reason=reason,
+                                         expected_version=version))
 
 
 @router.get("/areas/{area_id}/coverage", response=dict, summary="党组织覆盖情况 (A2)")
@@ -192,6 +200,8 @@ def area_coverage(request: HttpRequest, area_id: int) -> dict[str, Any]:
 @router.get("/areas/{area_id}/pairing-figures", response=dict, summary="结对与走访 (A6)")
 def area_pairing_figures(request: HttpRequest, area_id: int, day: dt.date | None = None) -> dict[str, Any]:
     user = user_of(request)
+    if day is not None and not dt.date(2000, 1, 1) <= day <= dt.date(2099, 12, 31):
+        raise InvalidInput.on("day", "日期须在2000-01-01到2099-12-31之间")
     return selectors.pairing_figures(user, selectors.area_get(user, area_id), day or timezone.localdate()).as_dict()
 
 
@@ -212,7 +222,8 @@ class UnitIn(Schema):
 def unit_out(viewer: Any, unit: MemberUnit) -> dict[str, Any]:
     return {"id": unit.pk, "name": unit.name, "credit_code": unit.credit_code, "sector": unit.sector,
             "area": area_ref(unit.area), "address": unit.address, "contact_name": unit.contact_name,
-            "contact_phone": phone_for(viewer, unit.contact_phone, unit.area.path), "staff_count": unit.staff_count}
+            "contact_phone": phone_for(viewer, unit.contact_phone, unit.area.path), "staff_count": unit.staff_count,
+            "version": unit.version}
 
 
 def _within(qs: QuerySet[Any], user: Any, area_id: int | None, field: str) -> QuerySet[Any]:
@@ -223,8 +234,9 @@ def _within(qs: QuerySet[Any], user: Any, area_id: int | None, field: str) -> Qu
 
 
 @router.get("/units", response=dict, summary="驻区单位")
-def unit_list(request: HttpRequest, area_id: int | None = None, sector: str = "", q: str = "", limit: int = 50,
-              after: str | None = None) -> dict[str, Any]:
+def unit_list(request: HttpRequest, area_id: int | None = None, sector: str = Query("", max_length=100),
+              q: str = Query("", max_length=50), limit: int = Query(50, ge=1, le=200),
+              after: str | None = Query(None, max_length=64)) -> dict[str, Any]:
     user = user_of(request)
     qs = _within(scoped(user, MemberUnit).select_related("area"), user, area_id, "area__path")
     if sector:
@@ -266,12 +278,13 @@ class OrgIn(Schema):
 def org_out(o: PartyOrganisation) -> dict[str, Any]:
     return {"id": o.pk, "name": o.name, "level": o.level, "sector": o.sector, "area": area_ref(o.area),
             "parent_id": o.parent_id, "unit_id": o.unit_id, "has_joint_committee": o.has_joint_committee,
-            "founded_on": o.founded_on}
+            "founded_on": o.founded_on, "version": o.version}
 
 
 @router.get("/organisations", response=dict, summary="党组织")
-def org_list(request: HttpRequest, area_id: int | None = None, level: str = "", sector: str = "", q: str = "",
-             limit: int = 50, after: str | None = None) -> dict[str, Any]:
+def org_list(request: HttpRequest, area_id: int | None = None, level: str = Query("", max_length=100),
+             sector: str = Query("", max_length=100), q: str = Query("", max_length=50),
+             limit: int = Query(50, ge=1, le=200), after: str | None = Query(None, max_length=64)) -> dict[str, Any]:
     user = user_of(request)
     qs = _within(scoped(user, PartyOrganisation).select_related("area"), user, area_id, "area__path")
     if level:
@@ -310,6 +323,7 @@ class OrgPatch(Schema):
     has_joint_committee: bool | None = None
     founded_on: dt.date | None = None
     reason: str = Field("", max_length=500)
+    version: int | None = Field(None, ge=1, le=2_147_483_647, description=VERSION_HELP)
 
 
 @router.patch("/organisations/{org_id}", response=dict, summary="修改党组织")
@@ -322,10 +336,12 @@ def org_update(request: HttpRequest, org_id: int, payload: OrgPatch) -> dict[str
         parent_id = changes.pop("parent_id")
         changes["parent"] = get_scoped(user, PartyOrganisation.objects.select_related("area"), parent_id) \
             if parent_id else None
+    version = changes.pop("version", None)
     for key in ("name", "level", "sector", "has_joint_committee"):
         if key in changes and changes[key] is None:
             raise InvalidInput.on(key, "不能为空")
-    return org_out(services.party_org_update(actor=user, org=org, changes=changes, reason=reason))
+    return org_out(services.party_org_update(actor=user, org=org, changes=changes, reason=reason,
+                                             expected_version=version))
 
 
 class OrgPostIn(Schema):
@@ -345,7 +361,8 @@ def org_post_out(p: OrganisationPost) -> dict[str, Any]:
 
 
 @router.get("/organisations/{org_id}/posts", response=dict, summary="班子成员与大工委/大党委委员")
-def org_post_list(request: HttpRequest, org_id: int, limit: int = 50, after: str | None = None) -> dict[str, Any]:
+def org_post_list(request: HttpRequest, org_id: int, limit: int = Query(50, ge=1, le=200),
+                  after: str | None = Query(None, max_length=64)) -> dict[str, Any]:
     user = user_of(request)
     org = get_scoped(user, PartyOrganisation, org_id)
     qs = scoped(user, OrganisationPost).filter(organisation=org).select_related("person")
@@ -382,16 +399,17 @@ class PersonPatch(Schema):
     area_id: int | None = None
     is_vulnerable: bool | None = None
     reason: str = Field("", max_length=500)
+    version: int | None = Field(None, ge=1, le=2_147_483_647, description=VERSION_HELP)
 
 
 def person_out(viewer: Any, p: Person) -> dict[str, Any]:
     return {"id": p.pk, "name": p.name, "gender": p.gender, "birth_year": p.birth_year, "area": area_ref(p.area),
-            "is_vulnerable": p.is_vulnerable, **personal_numbers(viewer, p)}
+            "is_vulnerable": p.is_vulnerable, "version": p.version, **personal_numbers(viewer, p)}
 
 
 @router.get("/people", response=dict, summary="人员（电话、身份证号按角色脱敏）")
-def person_list(request: HttpRequest, area_id: int | None = None, q: str = "", limit: int = 50,
-                after: str | None = None) -> dict[str, Any]:
+def person_list(request: HttpRequest, area_id: int | None = None, q: str = Query("", max_length=50),
+                limit: int = Query(50, ge=1, le=200), after: str | None = Query(None, max_length=64)) -> dict[str, Any]:
     user = user_of(request)
     qs = _within(scoped(user, Person).select_related("area"), user, area_id, "area__path")
     if q:
@@ -420,12 +438,14 @@ def person_update(request: HttpRequest, person_id: int, payload: PersonPatch) ->
     person = get_scoped(user, Person.objects.select_related("area"), person_id)
     changes = payload.dict(exclude_unset=True)
     reason = changes.pop("reason", "")
+    version = changes.pop("version", None)
     if "area_id" in changes:
         changes["area"] = selectors.area_get(user, changes.pop("area_id"))
-    return person_out(user, services.person_update(actor=user, person=person, changes=changes, reason=reason))
+    return person_out(user, services.person_update(actor=user, person=person, changes=changes, reason=reason,
+                                                   expected_version=version))
 
 
-class MemberIn(Schema):
+class PartyMemberIn(Schema):
     person_id: int
     organisation_id: int
     status: Literal["full", "probationary"] = "full"
@@ -441,12 +461,13 @@ def member_out(viewer: Any, m: PartyMember) -> dict[str, Any]:
     return {"id": m.pk, "person": person_out(viewer, m.person), "organisation_id": m.organisation_id,
             "status": m.status, "in_service": m.in_service, "work_unit_id": m.work_unit_id,
             "is_mobile": m.is_mobile, "outflow_place": m.outflow_place, "inflow_place": m.inflow_place,
-            "needs_home_study": m.needs_home_study, "registered": bool(getattr(m, "registrations_count", 0))}
+            "needs_home_study": m.needs_home_study, "registered": bool(getattr(m, "registrations_count", 0)),
+            "version": m.version}
 
 
 @router.get("/party-members", response=dict, summary="党员")
-def member_list(request: HttpRequest, area_id: int | None = None, mobile: bool | None = None, limit: int = 50,
-                after: str | None = None) -> dict[str, Any]:
+def member_list(request: HttpRequest, area_id: int | None = None, mobile: bool | None = None,
+                limit: int = Query(50, ge=1, le=200), after: str | None = Query(None, max_length=64)) -> dict[str, Any]:
     from django.db.models import Count
 
     user = user_of(request)
@@ -458,7 +479,7 @@ def member_list(request: HttpRequest, area_id: int | None = None, mobile: bool |
 
 
 @router.post("/party-members", response={201: dict})
-def member_register(request: HttpRequest, payload: MemberIn) -> Status[dict[str, Any]]:
+def member_register(request: HttpRequest, payload: PartyMemberIn) -> Status[dict[str, Any]]:
     user = user_of(request)
     member = services.party_member_register(
         actor=user, person=get_scoped(user, Person, payload.person_id),
@@ -499,6 +520,7 @@ class MemberPatch(Schema):
     inflow_place: str | None = Field(None, max_length=100)
     needs_home_study: bool | None = None
     reason: str = Field("", max_length=500)
+    version: int | None = Field(None, ge=1, le=2_147_483_647, description=VERSION_HELP)
 
 
 def _member(user: Any, member_id: int) -> PartyMember:
@@ -511,6 +533,7 @@ def member_update(request: HttpRequest, member_id: int, payload: MemberPatch) ->
     member = _member(user, member_id)
     changes = payload.dict(exclude_unset=True)
     reason = changes.pop("reason", "")
+    version = changes.pop("version", None)
     if "organisation_id" in changes:
         org_id = changes.pop("organisation_id")
         if org_id is None:
@@ -522,7 +545,8 @@ def member_update(request: HttpRequest, member_id: int, payload: MemberPatch) ->
     for key in ("status", "in_service", "is_mobile", "outflow_place", "inflow_place", "needs_home_study"):
         if key in changes and changes[key] is None:
             raise InvalidInput.on(key, "不能为空")
-    services.party_member_update(actor=user, member=member, changes=changes, reason=reason)
+    services.party_member_update(actor=user, member=member, changes=changes, reason=reason,
+                                 expected_version=version)
     return member_out(user, _member(user, member_id))
 
 
@@ -540,8 +564,8 @@ def registration_out(r: DualRegistration) -> dict[str, Any]:
 
 
 @router.get("/dual-registrations", response=dict, summary="双报到")
-def registration_list(request: HttpRequest, area_id: int | None = None, limit: int = 50,
-                      after: str | None = None) -> dict[str, Any]:
+def registration_list(request: HttpRequest, area_id: int | None = None, limit: int = Query(50, ge=1, le=200),
+                      after: str | None = Query(None, max_length=64)) -> dict[str, Any]:
     user = user_of(request)
     qs = _within(scoped(user, DualRegistration).select_related("community"), user, area_id, "community__path")
     return page(qs, limit, after, registration_out)
@@ -560,13 +584,15 @@ def registration_create(request: HttpRequest, payload: DualRegistrationIn) -> St
 class EndIn(Schema):
     on: dt.date = Field(..., description="结束/离任日期")
     reason: str = Field("", max_length=500)
+    version: int | None = Field(None, ge=1, le=2_147_483_647, description=VERSION_HELP)
 
 
 @router.post("/staff-posts/{post_id}/end", response=dict, summary="离任")
 def post_end(request: HttpRequest, post_id: int, payload: EndIn) -> dict[str, Any]:
     user = user_of(request)
     post = get_scoped(user, StaffPost.objects.select_related("area"), post_id)
-    post = services.staff_post_end(actor=user, post=post, until=payload.on, reason=payload.reason)
+    post = services.staff_post_end(actor=user, post=post, until=payload.on, reason=payload.reason,
+                                   expected_version=payload.version)
     return {"id": post.pk, "kind": post.kind, "area": area_ref(post.area), "person_id": post.person_id,
             "since": post.since, "until": post.until}
 
@@ -589,8 +615,8 @@ def group_out(g: GrassrootsGroup) -> dict[str, Any]:
 
 
 @router.get("/grassroots-groups", response=dict, summary="草根组织")
-def group_list(request: HttpRequest, area_id: int | None = None, outcome: str = "", limit: int = 50,
-               after: str | None = None) -> dict[str, Any]:
+def group_list(request: HttpRequest, area_id: int | None = None, outcome: str = Query("", max_length=100),
+               limit: int = Query(50, ge=1, le=200), after: str | None = Query(None, max_length=64)) -> dict[str, Any]:
     user = user_of(request)
     qs = _within(scoped(user, GrassrootsGroup).select_related("area"), user, area_id, "area__path")
     if outcome:
@@ -630,8 +656,8 @@ def survey_out(s: GrassrootsSurvey, entries: bool = False) -> dict[str, Any]:
 
 
 @router.get("/grassroots-surveys", response=dict, summary="草根组织排查")
-def survey_list(request: HttpRequest, area_id: int | None = None, limit: int = 50,
-                after: str | None = None) -> dict[str, Any]:
+def survey_list(request: HttpRequest, area_id: int | None = None, limit: int = Query(50, ge=1, le=200),
+                after: str | None = Query(None, max_length=64)) -> dict[str, Any]:
     user = user_of(request)
     qs = _within(scoped(user, GrassrootsSurvey).select_related("area"), user, area_id, "area__path")
     return page(qs, limit, after, survey_out)
@@ -709,7 +735,7 @@ class PairingIn(Schema):
     target_person_id: int | None = None
 
 
-class VisitIn(Schema):
+class PairingVisitIn(Schema):
     visited_on: dt.date
     note: str = Field("", max_length=2000)
 
@@ -728,12 +754,13 @@ class FulfilIn(Schema):
 def pairing_out(p: Pairing) -> dict[str, Any]:
     return {"id": p.pk, "kind": p.kind, "area": area_ref(p.area), "person_id": p.person_id, "unit_id": p.unit_id,
             "organisation_id": p.organisation_id, "target_person_id": p.target_person_id,
-            "started_on": p.started_on, "ended_on": p.ended_on}
+            "started_on": p.started_on, "ended_on": p.ended_on, "version": p.version}
 
 
 @router.get("/pairings", response=dict, summary="结对")
-def pairing_list(request: HttpRequest, area_id: int | None = None, kind: str = "", limit: int = 50,
-                 after: str | None = None) -> dict[str, Any]:
+def pairing_list(request: HttpRequest, area_id: int | None = None, kind: str = Query("", max_length=100),
+                 limit: int = Query(50, ge=1, le=200),
+                 after: str | None = Query(None, max_length=64)) -> dict[str, Any]:
     user = user_of(request)
     qs = _within(scoped(user, Pairing).select_related("area"), user, area_id, "area__path")
     if kind:
@@ -774,11 +801,12 @@ def pairing_create(request: HttpRequest, payload: PairingIn) -> Status[dict[str,
 def pairing_end(request: HttpRequest, pairing_id: int, payload: EndIn) -> dict[str, Any]:
     user = user_of(request)
     pairing = get_scoped(user, Pairing.objects.select_related("area"), pairing_id)
-    return pairing_out(services.pairing_end(actor=user, pairing=pairing, ended_on=payload.on, reason=payload.reason))
+    return pairing_out(services.pairing_end(actor=user, pairing=pairing, ended_on=payload.on, reason=payload.reason,
+                                            expected_version=payload.version))
 
 
 @router.post("/pairings/{pairing_id}/visits", response={201: dict})
-def visit_create(request: HttpRequest, pairing_id: int, payload: VisitIn) -> Status[dict[str, Any]]:
+def visit_create(request: HttpRequest, pairing_id: int, payload: PairingVisitIn) -> Status[dict[str, Any]]:
     user = user_of(request)
     visit = services.visit_record(actor=user, pairing=get_scoped(user, Pairing, pairing_id),
                                   visited_on=payload.visited_on, note=payload.note)
@@ -831,6 +859,12 @@ def audit_trail(request: HttpRequest, object_type: str, object_id: int) -> list[
     model = _auditable().get(object_type)
     if model is None:
         raise NotFound("未找到")
-    obj = get_scoped(user_of(request), model, object_id)  # seeing the object is the permission
+    user = user_of(request)
+    obj = get_scoped(user, model, object_id)  # outside the scope: 404
+    # Seeing the object is not enough: the trail is for those who may view audit records where it lives (R2).
+    area_lookup = rule_for(model).area
+    path = model._default_manager.filter(pk=obj.pk).values_list(area_lookup, flat=True).first() if area_lookup else None
+    if path is None or not as_scope(user).can(Cap.VIEW_AUDIT, area_path=path):
+        raise Forbidden("您无权查看该对象的变更记录")
     return [{"at": e.at, "actor": e.actor_name, "action": e.action, "before": e.before, "after": e.after,
              "reason": e.reason} for e in audit.entries_for(obj)]

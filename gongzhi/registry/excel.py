@@ -8,6 +8,7 @@ column titles and choice labels are always the Chinese ones, and an export can b
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import io
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -15,22 +16,23 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Literal
 
 from django.db import DatabaseError, transaction
-from django.db.models import Model, OuterRef, QuerySet, Subquery
+from django.db.models import Model, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Length, Substr
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop as N_
 from openpyxl import Workbook, load_workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import from_excel
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from gongzhi.accounts.roles import Cap
+from gongzhi.core import ledger
 from gongzhi.core.errors import DomainError, Forbidden, InvalidInput
-from gongzhi.core.scope import as_scope, scoped
+from gongzhi.core.masking import mask_id_number, mask_phone
+from gongzhi.core.scope import as_scope, rule_for, scoped
+from gongzhi.core.validators import normalize_credit_code, normalize_id_number, normalize_phone
 
 from . import services
 from .models import (
@@ -78,7 +80,7 @@ class Column:
     choices: type[Any] | None = None  # a TextChoices enum: the sheet shows its Chinese labels
     as_text: bool = False  # long digit strings (IDs, codes, phones): the template formats the column as text
     unique: bool = False  # two rows of one file may not repeat it
-    personal: bool = False  # masked in exports for most viewers: a masked value cannot come back in
+    personal: bool = False  # masked in exports for most viewers: a masked value coming back means "unchanged"
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,12 @@ SHEETS: dict[str, SheetSpec] = {
         Column("所属单位信用代码", "unit", N_("单位党组织填写所属单位的统一社会信用代码"), as_text=True),
         Column("设大工委/大党委", "has_joint_committee", N_("是/否，留空为否"), parse="bool"),
         Column("成立日期", "founded_on", N_("如 2021-07-01"), parse="date"),
+        # Party organisations have no public code and their names repeat (every community has a 第1网格党支部):
+        # the export writes each organisation's number so that an edited export finds its rows again.
+        Column("组织编号", "key", N_("导出时生成，再次导入时据此对应已有的党组织；新建的党组织留空"), as_text=True,
+               unique=True),
+        Column("上级组织编号", "parent_key", N_("上级党组织的组织编号（导出时生成）；填写时按编号确定上级党组织"),
+               as_text=True),
     ), area_field="area", self_reference=("parent", "name")),
     "units": SheetSpec("units", "驻区单位", (
         Column("单位名称", "name", N_("单位全称"), required=True),
@@ -173,7 +181,7 @@ class RowError:
 @dataclass
 class ImportReport:
     kind: str
-    created: int = 0  # rows written; 0 whenever there is an error, because then nothing is kept
+    created: int = 0  # rows written; 0 whenever there is an error, because then nothing is kept (dry runs excepted)
     updated: int = 0  # existing rows (matched by their key) changed by the file
     unchanged: int = 0  # existing rows the file names without a change
     dry_run: bool = False  # checked and counted, then rolled back: what the import would do
@@ -184,6 +192,19 @@ class ImportReport:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    @property
+    def refused(self) -> int:
+        """Data rows with at least one error (0 when the file was refused before its rows were read)."""
+        return len({e.row for e in self.errors if e.row > 0}) if self.rows else 0
+
+
+class Outcome(enum.Enum):
+    """What a registry importer did with an existing or new row (other importers return their own results)."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
 
 
 def _spec(kind: str) -> SheetSpec:
@@ -279,6 +300,10 @@ class CellError(Exception):
     """A cell that cannot be read as its column says; reported under the column title."""
 
 
+class Masked(str):
+    """A personal number as an export masks it (138****8000): it stands for the number on record, unchanged."""
+
+
 def _text(value: Any, column: Column) -> str:
     """A cell as text; numbers in ID, code and phone columns as their digits."""
     if value is None:
@@ -325,7 +350,7 @@ def _read(column: Column, value: Any) -> Any:
             raise CellError(_("必填"))
         return None if column.parse == "date" else (False if column.parse == "bool" else "")
     if column.personal and "*" in raw:
-        raise CellError(_("这是导出时脱敏的号码，不能导入；请填写完整号码或留空"))
+        return Masked(raw)  # as exported to a viewer who may not see it: the importers read it as "unchanged"
     if column.parse == "count":
         digits = raw.replace(",", "")
         if not digits.isdigit():
@@ -363,10 +388,16 @@ def _visible(actor: Any, model: type[Any]) -> QuerySet[Any]:
     return model._default_manager.all() if actor is None else scoped(actor, model)
 
 
+def _sees(actor: Any, model: type[Model], area_path: str, unit_id: int | None = None) -> bool:
+    """The scope rule (R1) for one row fetched by its key: cheaper, row after row, than building the scope's
+    query for each lookup (the rows a file names are checked one by one)."""
+    return actor is None or as_scope(actor).can(rule_for(model).cap, area_path=area_path, unit_id=unit_id)
+
+
 def _area(actor: Any, code: str, field_name: str) -> Area:
     # Scoped, and one message for "no such code" and "not yours": an outsider learns nothing about other areas.
-    area = _visible(actor, Area).filter(code=code).first()
-    if area is None:
+    area = Area.objects.filter(code=code).first()
+    if area is None or not _sees(actor, Area, area.path):
         raise InvalidInput.on(field_name, _("找不到代码为 {code} 的区域，或该区域不在您的权限范围内").format(code=code))
     return area
 
@@ -399,57 +430,321 @@ def _ancestor_paths(area: Area) -> list[str]:
 # ------------------------------------------------------------------------------------------------ one row per kind
 
 
-def _import_area(actor: Any, v: dict[str, Any]) -> None:
-    parent = _area(actor, v["parent"], "parent") if v["parent"] else None
-    services.area_create(actor=actor, parent=parent, name=v["name"], code=v["code"], kind=v["kind"],
-                         households=v["households"] or 0, population=v["population"] or 0)
+IMPORT_REASON = N_("Excel 导入")
+# The fields whose columns the file has, put into every row's values: a column left out of a file changes nothing.
+COLUMNS = "_columns"
 
 
-def _import_unit(actor: Any, v: dict[str, Any]) -> None:
-    services.unit_create(actor=actor, area=_area(actor, v["area"], "area"), name=v["name"],
-                         credit_code=v["credit_code"], sector=v["sector"], address=v["address"],
-                         contact_name=v["contact_name"], contact_phone=v["contact_phone"],
-                         staff_count=v["staff_count"] or 0)
+def _given(v: dict[str, Any], name: str) -> bool:
+    columns = v.get(COLUMNS)
+    return columns is None or name in columns
 
 
-def _import_org(actor: Any, v: dict[str, Any]) -> None:
-    area = _area(actor, v["area"], "area")
-    parent = None
-    if v["parent"]:
-        # The only valid parents sit on this area or above it (party_org_create checks the same).
-        missing = _("在本组织所在区域及其上级区域中找不到上级党组织：{name}").format(name=v["parent"])
-        parent = _one_org(PartyOrganisation.objects.filter(area__path__in=_ancestor_paths(area)), v["parent"],
-                          "parent", missing)
-    services.party_org_create(
-        actor=actor, area=area, name=v["name"], level=v["level"], sector=v["sector"] or Sector.COMMUNITY,
-        parent=parent, unit=_unit(v["unit"], "unit") if v["unit"] else None,
-        has_joint_committee=v["has_joint_committee"], founded_on=v["founded_on"],
-    )
+def _full(v: dict[str, Any], name: str) -> Any:
+    """A personal number for a new row: a masked one stands for nothing on record."""
+    if isinstance(v[name], Masked):
+        raise InvalidInput.on(name, _("这是导出时脱敏的号码，新登记时不能使用；请填写完整号码或留空"))
+    return v[name]
 
 
-def _import_person(actor: Any, v: dict[str, Any]) -> None:
+def _kept(stored: str | None, value: Any, mask: Callable[[str | None], str], name: str) -> bool:
+    """Whether the cell is the number on record as an export masks it ("unchanged"). A masked cell that does not
+    match the record (its visible digits were edited) is refused rather than guessed."""
+    if not isinstance(value, Masked):
+        return False
+    if mask(stored) != value:
+        raise InvalidInput.on(name, _("脱敏号码与登记的号码不符：请填写完整的新号码，或保留导出时的内容"))
+    return True
+
+
+def _normalized(normalize: Callable[[str, str], str], value: str, name: str) -> str:
+    """The value as the service stores it, to compare with the record; one the service will refuse is passed on
+    as it is, so that the service names the problem."""
+    try:
+        return normalize(value, name)
+    except InvalidInput:
+        return value
+
+
+def _attname(obj: Model, name: str) -> str:
+    return str(getattr(obj._meta.get_field(name), "attname", name))  # area → area_id
+
+
+def _changes(obj: Model, wanted: dict[str, Any]) -> dict[str, Any]:
+    """The entries of ``wanted`` that differ from ``obj`` (related rows compared by their id)."""
+    changes = {}
+    for name, value in wanted.items():
+        current = getattr(obj, _attname(obj, name))
+        if current != (value.pk if isinstance(value, Model) else value):
+            changes[name] = value
+    return changes
+
+
+def _update(update: Callable[..., Any], actor: Any, target: str, obj: Model, changes: dict[str, Any]) -> Outcome:
+    """An existing row through its update action (audited there); a row without changes writes nothing and does
+    not even ask for the right to change it (a viewer re-importing her own export is not refused)."""
+    if not changes:
+        return Outcome.UNCHANGED
+
+    def values() -> list[Any]:
+        return [getattr(obj, _attname(obj, name)) for name in changes]
+
+    before = values()
+    update(actor=actor, changes=changes, reason=_(IMPORT_REASON), **{target: obj})
+    return Outcome.UPDATED if values() != before else Outcome.UNCHANGED
+
+
+def _outside(actor: Any, found: Any, field_name: str, outside: str) -> Any:
+    """The row a key names, if any. Inside the actor's scope it is the row to update; a key that exists outside
+    it refuses the row (creating it again would fail on the key anyway)."""
+    if found is not None:
+        path = found.path if isinstance(found, Area) else found.area.path
+        if not _sees(actor, type(found), path, found.pk if isinstance(found, MemberUnit) else None):
+            raise InvalidInput.on(field_name, outside)
+    return found
+
+
+def _parent_code(area: Area) -> str:
+    if area.depth <= 1:
+        return ""
+    return Area.objects.filter(path=area.path[:-Area.steplen]).values_list("code", flat=True).first() or ""
+
+
+def _import_area(actor: Any, v: dict[str, Any]) -> Outcome:
+    area = _outside(actor, Area.objects.filter(code=v["code"]).first(), "code",
+                    _("代码为 {code} 的区域已登记在您的权限范围以外").format(code=v["code"]))
+    if area is None:
+        parent = _area(actor, v["parent"], "parent") if v["parent"] else None
+        services.area_create(actor=actor, parent=parent, name=v["name"], code=v["code"], kind=v["kind"],
+                             households=v["households"] or 0, population=v["population"] or 0)
+        return Outcome.CREATED
+    if v["kind"] != area.kind:
+        raise InvalidInput.on("kind", _("区域层级登记后不可修改（{name} 登记为{kind}）").format(
+            name=area.name, kind=_label(AreaKind, area.kind)))
+    if _given(v, "parent") and (v["parent"] or "") != (current := _parent_code(area)):
+        raise InvalidInput.on("parent", _("导入不能移动区域：{name} 登记的上级代码为 {code}").format(
+            name=area.name, code=current or _("（无）")))
+    wanted: dict[str, Any] = {"name": v["name"]}
+    for name in ("households", "population"):
+        if _given(v, name):
+            wanted[name] = v[name] or 0
+    return _update(services.area_update, actor, "area", area, _changes(area, wanted))
+
+
+def _import_unit(actor: Any, v: dict[str, Any]) -> Outcome:
+    code = _normalized(normalize_credit_code, v["credit_code"], "credit_code")
+    unit = _outside(actor, MemberUnit.objects.select_related("area").filter(credit_code=code).first(), "credit_code",
+                    _("统一社会信用代码为 {code} 的单位已登记在您的权限范围以外").format(code=code))
+    if unit is None:
+        services.unit_create(actor=actor, area=_area(actor, v["area"], "area"), name=v["name"],
+                             credit_code=v["credit_code"], sector=v["sector"], address=v["address"],
+                             contact_name=v["contact_name"], contact_phone=_full(v, "contact_phone"),
+                             staff_count=v["staff_count"] or 0)
+        return Outcome.CREATED
+    wanted: dict[str, Any] = {name: v[name] for name in ("name", "sector", "address", "contact_name")
+                              if _given(v, name)}
+    if _given(v, "staff_count"):
+        wanted["staff_count"] = v["staff_count"] or 0
+    if v["area"] != unit.area.code:
+        wanted["area"] = _area(actor, v["area"], "area")
+    phone = v["contact_phone"]
+    if _given(v, "contact_phone") and not _kept(unit.contact_phone, phone, mask_phone, "contact_phone"):
+        wanted["contact_phone"] = _normalized(normalize_phone, phone, "contact_phone") if phone else ""
+    return _update(services.unit_update, actor, "unit", unit, _changes(unit, wanted))
+
+
+def _org_of_row(actor: Any, v: dict[str, Any]) -> PartyOrganisation | None:
+    """The existing organisation a row names: by its 组织编号 (written by the export), else by name and area code
+    when exactly one organisation there has that name; None for a new one. A number that no organisation has any
+    more (an export restored after a deletion) falls back to name and area code."""
+    candidates = _visible(actor, PartyOrganisation).select_related("area", "parent", "unit")
+    key = v.get("key") or ""
+    if key and not key.isdigit():
+        raise InvalidInput.on("key", _("组织编号应为导出时生成的数字；新建的党组织请将组织编号留空"))
+    org = candidates.filter(pk=int(key)).first() if key else None
+    if key and org is None and actor is not None and PartyOrganisation.objects.filter(pk=int(key)).exists():
+        raise InvalidInput.on("key", _("组织编号为 {key} 的党组织不在您的权限范围内").format(key=key))
+    if org is not None:
+        if org.name != v["name"] and org.area.code != v["area"]:
+            raise InvalidInput.on("key", _("组织编号 {key} 登记的是 {name}（区域代码 {code}），与本行的名称和区域代码"
+                                           "都不符：请核对编号，新建的党组织请将编号留空").format(
+                key=key, name=org.name, code=org.area.code))
+        return org
+    found = list(candidates.filter(name=v["name"], area__code=v["area"]).order_by("pk")[:2])
+    if len(found) > 1:
+        raise InvalidInput.on("name", _("区域 {code} 有多个名为 {name} 的党组织，请填写组织编号以确定是哪一个").format(
+            code=v["area"], name=v["name"]))
+    return found[0] if found else None
+
+
+def _org_parent(v: dict[str, Any], area: Area, current: PartyOrganisation | None) -> PartyOrganisation | None:
+    """The parent a row names: by 上级组织编号 when given (its name, if also given, must agree), else by a name
+    that is unique on this area and above (rows above included: they are written by then)."""
+    name, key = v["parent"], v.get("parent_key") or ""
+    if key and not key.isdigit():
+        raise InvalidInput.on("parent_key", _("上级组织编号应为导出时生成的数字"))
+    if key:
+        if current is not None and int(key) == current.pk:
+            parent: PartyOrganisation | None = current
+        else:
+            parent = PartyOrganisation.objects.filter(pk=int(key), area__path__in=_ancestor_paths(area)).first()
+        if parent is not None:
+            if name and name != parent.name:
+                raise InvalidInput.on("parent", _("上级党组织 {name} 与上级组织编号 {key}（{actual}）不符：更换上级时"
+                                                  "请同时修改或清空上级组织编号").format(
+                    name=name, key=key, actual=parent.name))
+            return parent
+        if not name or PartyOrganisation.objects.filter(pk=int(key)).exists():
+            raise InvalidInput.on("parent_key", _("在本组织所在区域及其上级区域中找不到组织编号为 {key} 的党组织")
+                                  .format(key=key))
+        # A number no organisation has any more (an export restored after a deletion): go by the name.
+    if not name:
+        return None
+    if current is not None and current.name == name:
+        return current
+    # The only valid parents sit on this area or above it (party_org_create checks the same).
+    missing = _("在本组织所在区域及其上级区域中找不到上级党组织：{name}").format(name=name)
+    return _one_org(PartyOrganisation.objects.filter(area__path__in=_ancestor_paths(area)), name, "parent", missing)
+
+
+def _import_org(actor: Any, v: dict[str, Any]) -> Outcome:
+    org = _org_of_row(actor, v)
+    area = org.area if org is not None and org.area.code == v["area"] else _area(actor, v["area"], "area")
+    parent = _org_parent(v, area, org.parent if org is not None else None)
+    if org is not None and org.unit is not None and org.unit.credit_code == v["unit"].upper():
+        unit: MemberUnit | None = org.unit
+    else:
+        unit = _unit(v["unit"], "unit") if v["unit"] else None
+    if org is None:
+        services.party_org_create(
+            actor=actor, area=area, name=v["name"], level=v["level"], sector=v["sector"] or Sector.COMMUNITY,
+            parent=parent, unit=unit, has_joint_committee=v["has_joint_committee"], founded_on=v["founded_on"],
+        )
+        return Outcome.CREATED
+    wanted: dict[str, Any] = {"name": v["name"], "level": v["level"], "area": area}
+    if _given(v, "unit"):
+        wanted["unit"] = unit
+    if _given(v, "sector"):
+        wanted["sector"] = v["sector"] or (unit.sector if unit is not None else Sector.COMMUNITY)
+    if _given(v, "parent") or _given(v, "parent_key"):
+        wanted["parent"] = parent
+    for name in ("has_joint_committee", "founded_on"):
+        if _given(v, name):
+            wanted[name] = v[name]
+    return _update(services.party_org_update, actor, "org", org, _changes(org, wanted))
+
+
+def _person_of_row(actor: Any, v: dict[str, Any]) -> Person | None:
+    """The existing person a row names: by 身份证号; by a masked 身份证号 among the people of that name and area
+    whose number it masks; without one, by name and area code among people registered without an ID number, when
+    exactly one matches. None for a new person; several candidates refuse the row rather than guess."""
+    related = ("area", "party_member__organisation", "party_member__work_unit")
+    same_place = Q(name=v["name"], area__code=v["area"])
+    number = v["id_number"]
+    if isinstance(number, Masked):
+        head, tail = number.split("*")[0], number.rsplit("*")[-1]
+        matches = Q(id_number__startswith=head, id_number__endswith=tail)
+        found = [p for p in Person.objects.select_related(*related).filter(same_place & matches)[:10]
+                 if mask_id_number(p.id_number) == number and _sees(actor, Person, p.area.path)]
+        if len(found) != 1:
+            raise InvalidInput.on("id_number", _(
+                "找不到与该脱敏身份证号相符的人员（按姓名、区域代码和号码可见部分查找）：新登记的人员请填写完整号码")
+                if not found else _("有多位同名、同区域的人员与该脱敏身份证号相符，无法确定是哪一位：请填写完整号码"))
+        return found[0]
+    # One query for both ways of finding the person: by the number, or by name and area among people without one.
+    nameless = same_place & Q(id_number__isnull=True)
+    if number:
+        number = _normalized(normalize_id_number, number, "id_number")
+        candidates = list(Person.objects.select_related(*related).filter(Q(id_number=number) | nameless)[:10])
+        by_number = next((p for p in candidates if p.id_number == number), None)
+        if by_number is not None:
+            return _outside(actor, by_number, "id_number", _("该身份证号的人员已登记在您的权限范围以外"))
+    else:
+        candidates = list(Person.objects.select_related(*related).filter(nameless)[:10])
+    found = [p for p in candidates if p.id_number is None and _sees(actor, Person, p.area.path)]
+    if len(found) > 1:
+        raise InvalidInput.on("name", _("区域 {code} 有多位名为 {name} 且未登记身份证号的人员，无法确定是哪一位："
+                                        "请填写身份证号").format(code=v["area"], name=v["name"]))
+    return found[0] if found else None
+
+
+def _person_changes(actor: Any, person: Person, v: dict[str, Any]) -> dict[str, Any]:
+    wanted: dict[str, Any] = {"name": v["name"]}
+    if v["area"] != person.area.code:
+        wanted["area"] = _area(actor, v["area"], "area")
+    phone = v["phone"]
+    if _given(v, "phone") and not _kept(person.phone, phone, mask_phone, "phone"):
+        wanted["phone"] = _normalized(normalize_phone, phone, "phone") if phone else ""
+    number = v["id_number"]
+    if _given(v, "id_number") and number and not _kept(person.id_number, number, mask_id_number, "id_number"):
+        wanted["id_number"] = _normalized(normalize_id_number, number, "id_number")
+    if _given(v, "is_vulnerable"):
+        wanted["is_vulnerable"] = v["is_vulnerable"]
+    return _changes(person, wanted)
+
+
+def _member_org(actor: Any, name: str, area: Area) -> PartyOrganisation:
+    """The organisation a member's 党组织关系 names: unique among those the actor sees, or else unique among those
+    on the person's own area and above (every community has its 第1网格党支部)."""
+    candidates = _visible(actor, PartyOrganisation)
+    missing = _("找不到党组织：{name}，或该党组织不在您的权限范围内").format(name=name)
+    try:
+        return _one_org(candidates, name, "organisation", missing)
+    except InvalidInput:
+        near = list(candidates.filter(name=name, area__path__in=_ancestor_paths(area))[:2])
+        if len(near) == 1:
+            return near[0]
+        raise
+
+
+def _import_person(actor: Any, v: dict[str, Any]) -> Outcome:
     given = [f for f in MEMBER_FIELDS[1:] if v.get(f)]
     if given and not v.get("organisation"):
         raise InvalidInput.on(given[0], _("填写党员信息时须填写党组织关系"))
-    person = services.person_create(actor=actor, area=_area(actor, v["area"], "area"), name=v["name"],
-                                    phone=v["phone"], id_number=v["id_number"] or None,
-                                    is_vulnerable=v["is_vulnerable"])
-    if not v.get("organisation"):
-        return
-    organisation = _one_org(_visible(actor, PartyOrganisation), v["organisation"], "organisation",
-                            _("找不到党组织：{name}，或该党组织不在您的权限范围内").format(name=v["organisation"]))
+    person = _person_of_row(actor, v)
+    member: PartyMember | None = None
+    if person is None:
+        person = services.person_create(actor=actor, area=_area(actor, v["area"], "area"), name=v["name"],
+                                        phone=_full(v, "phone"), id_number=_full(v, "id_number") or None,
+                                        is_vulnerable=v["is_vulnerable"])
+        outcome = Outcome.CREATED
+    else:
+        member = getattr(person, "party_member", None)  # reverse one-to-one: None when not a member
+        outcome = _update(services.person_update, actor, "person", person, _person_changes(actor, person, v))
+    if not _given(v, "organisation"):
+        return outcome
+    if not v["organisation"]:
+        if member is not None:
+            raise InvalidInput.on("organisation", _("导入不能撤销党员登记：{name} 的组织关系在 {org}，请在党员页面办理")
+                                  .format(name=person.name, org=member.organisation.name))
+        return outcome
+    if member is not None and member.organisation.name == v["organisation"]:
+        organisation = member.organisation
+    else:
+        organisation = _member_org(actor, v["organisation"], person.area)
+    if member is not None and member.work_unit is not None and member.work_unit.credit_code == v["work_unit"].upper():
+        work_unit: MemberUnit | None = member.work_unit
+    else:
+        work_unit = _unit(v["work_unit"], "work_unit") if v["work_unit"] else None
+    fields: dict[str, Any] = {"organisation": organisation, "status": v["status"] or MemberStatus.FULL,
+                              "joined_on": v["joined_on"], "work_unit": work_unit, "is_mobile": v["is_mobile"],
+                              "outflow_place": v["outflow_place"], "inflow_place": v["inflow_place"]}
     try:
-        services.party_member_register(
-            actor=actor, person=person, organisation=organisation, status=v["status"] or MemberStatus.FULL,
-            joined_on=v["joined_on"], work_unit=_unit(v["work_unit"], "work_unit") if v["work_unit"] else None,
-            is_mobile=v["is_mobile"], outflow_place=v["outflow_place"], inflow_place=v["inflow_place"],
-        )
+        if member is None:
+            services.party_member_register(actor=actor, person=person, **fields)
+            return Outcome.CREATED if outcome is Outcome.CREATED else Outcome.UPDATED
+        changes = _changes(member, {k: value for k, value in fields.items() if _given(v, k)})
+        if changes.get("work_unit") is not None and not member.in_service:
+            changes["in_service"] = True  # a member with a work unit is in service (as at registration)
+        if _update(services.party_member_update, actor, "member", member, changes) is Outcome.UPDATED:
+            return Outcome.UPDATED
     except Forbidden as exc:
         # Registering members needs a party role on the organisation's area, not on the person's.
         raise Forbidden(exc.message, {"organisation": [exc.message]}) from None
+    return outcome
 
 
-IMPORTERS: dict[str, Callable[[Any, dict[str, Any]], None]] = {
+IMPORTERS: dict[str, Callable[[Any, dict[str, Any]], Outcome]] = {
     "areas": _import_area, "organisations": _import_org, "units": _import_unit, "people": _import_person,
 }
 
@@ -482,6 +777,12 @@ def import_workbook(*, actor: Any, kind: str, data: bytes, spec: SheetSpec | Non
     actions (so checksums, permissions and audit are theirs), each in a savepoint so that a bad row does not stop
     the checking of later rows, which may refer to rows above them. Any error rolls the whole file back, and the
     report lists every problem with its spreadsheet row and column title.
+
+    Rows that name an existing record by its key (区域代码, 统一社会信用代码, 身份证号, 组织编号) update it through
+    the update actions, and only what differs; a masked number means "unchanged", so an export imports back with
+    nothing written. Rows are checked against the actor's scope one by one: a row outside it is refused with its
+    row and column, the others are checked as usual. ``dry_run`` checks and counts everything, then rolls back.
+    ``progress(done, total)`` is called every ``PROGRESS_EVERY`` rows and after the last.
     """
     spec = spec or _spec(kind)
     report = ImportReport(kind=kind, dry_run=dry_run)
@@ -514,17 +815,23 @@ def import_workbook(*, actor: Any, kind: str, data: bytes, spec: SheetSpec | Non
                     # Constraints the actions' checks cannot see (a concurrent insert of the same code).
                     row.errors.append(RowError(row.number, "", _("与已有数据冲突，请检查代码或证件号是否重复")))
                 else:
-                    report.created += 1
-                    if result is not None:
-                        report.results.append(result)
+                    if result is Outcome.UPDATED:
+                        report.updated += 1
+                    elif result is Outcome.UNCHANGED:
+                        report.unchanged += 1
+                    else:
+                        report.created += 1
+                        if result is not None and result is not Outcome.CREATED:
+                            report.results.append(result)
             if row.errors:
                 report.errors.extend(row.errors)
                 if spec.self_reference and row.values.get(spec.self_reference[1]):
                     failed_keys.setdefault(str(row.values[spec.self_reference[1]]), row.number)
         if report.errors:
             transaction.set_rollback(True)
-            report.created = 0
             report.results = []
+            if not dry_run:  # nothing was kept; a dry run still says what the good rows would do
+                report.created = report.updated = report.unchanged = 0
         elif dry_run:
             transaction.set_rollback(True)  # keep the counts, write nothing
     return report
@@ -556,13 +863,14 @@ def _read_rows(spec: SheetSpec, data: bytes) -> list[_Row]:
 def _rows_of(spec: SheetSpec, cells: Iterable[tuple[Any, ...]]) -> list[_Row]:
     lines = iter(enumerate(cells, start=1))
     position = _find_header(spec, lines)
+    present = frozenset(c.field for c in spec.columns if c.title in position)
     rows: list[_Row] = []
     for number, raw in lines:
         if not any(_text(v, _PLAIN) for v in raw):
             continue
         if len(rows) == MAX_ROWS:
             raise FileRefused(number, "", _("一次最多导入 {n} 行，请拆分文件后分批导入").format(n=MAX_ROWS))
-        values: dict[str, Any] = {}
+        values: dict[str, Any] = {COLUMNS: present}
         errors: list[RowError] = []
         for column in spec.columns:
             index = position.get(column.title)
@@ -620,7 +928,7 @@ def _check_duplicates(spec: SheetSpec, rows: list[_Row]) -> None:
         seen: dict[str, int] = {}
         for row in rows:
             value = str(row.values.get(column.field) or "").upper()
-            if not value:
+            if not value or isinstance(row.values.get(column.field), Masked):  # masks of different numbers agree
                 continue
             if value in seen:
                 row.errors.append(RowError(row.number, column.title,
@@ -667,7 +975,7 @@ def _org_rows(viewer: Any, qs: QuerySet[Any]) -> Iterator[list[Any]]:
     for o in qs.select_related("area", "parent", "unit").iterator(chunk_size=EXPORT_CHUNK):
         yield [o.name, _label(OrgLevel, o.level), _label(Sector, o.sector), o.area.code,
                o.parent.name if o.parent else "", o.unit.credit_code if o.unit else "",
-               _yes_no(o.has_joint_committee), o.founded_on.isoformat() if o.founded_on else ""]
+               _yes_no(o.has_joint_committee), o.founded_on, str(o.pk), str(o.parent_id or "")]
 
 
 def _person_rows(viewer: Any, qs: QuerySet[Any]) -> Iterator[list[Any]]:
@@ -680,7 +988,7 @@ def _person_rows(viewer: Any, qs: QuerySet[Any]) -> Iterator[list[Any]]:
             yield [*row, *[""] * len(MEMBER_FIELDS)]
         else:
             yield [*row, m.organisation.name, _label(MemberStatus, m.status),
-                   m.joined_on.isoformat() if m.joined_on else "", m.work_unit.credit_code if m.work_unit else "",
+                   m.joined_on, m.work_unit.credit_code if m.work_unit else "",
                    _yes_no(m.is_mobile), m.outflow_place, m.inflow_place]
 
 
@@ -709,32 +1017,13 @@ def write_export(stream: IO[bytes], *, viewer: Any, kind: str, queryset: QuerySe
         raise InvalidInput.on("queryset", _("导出的数据与表格类型不符"))
     qs = scoped(viewer, queryset if queryset is not None else model)
     qs = qs.order_by("path") if kind == "areas" else qs.order_by("pk")
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(spec.title)
-    ws.freeze_panes = "A2"
-    for i, column in enumerate(spec.columns, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = max(12, len(column.title) * 2 + 4)
-    bold = Font(bold=True)
-    ws.append([_header_cell(ws, column.title, bold) for column in spec.columns])
-    for row in EXPORTERS[kind](viewer, qs):
-        ws.append([_safe_cell(ws, value) for value in row])
-    wb.save(stream)
+    # The office-grade writer (gongzhi.core.ledger): codes, IDs and phones as text, dates as dates, fitted widths,
+    # frozen header, autofilter, print setup. No title row: the header stays on row 1 for the import.
+    columns = [_ledger_col(c) for c in spec.columns]
+    ledger.write(stream, ledger.Sheet(spec.title, columns, EXPORTERS[kind](viewer, qs)))
 
 
-def _header_cell(ws: Any, title: str, font: Font) -> WriteOnlyCell:
-    cell = WriteOnlyCell(ws, value=title)
-    cell.font = font
-    return cell
-
-
-def _safe_cell(ws: Any, value: Any) -> Any:
-    """Text as text: a name typed as "=HYPERLINK(…)" must not become a live formula in someone's Excel, and control
-    characters (which openpyxl refuses) must not break the whole export."""
-    if not isinstance(value, str):
-        return value
-    value = ILLEGAL_CHARACTERS_RE.sub("", value)
-    if not value.startswith("="):
-        return value
-    cell = WriteOnlyCell(ws, value=value)
-    cell.data_type = "s"
-    return cell
+def _ledger_col(column: Column) -> ledger.Col:
+    kind: ledger.Kind = ("code" if column.as_text else "int" if column.parse == "count" else
+                         "date" if column.parse == "date" else "text")
+    return ledger.Col(column.title, kind)

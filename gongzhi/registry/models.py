@@ -46,6 +46,7 @@ class Area(MP_Node):
     households = models.PositiveIntegerField(_("户数"), default=0)
     population = models.PositiveIntegerField(_("人口"), default=0)
     boundary = models.JSONField(_("边界 (GeoJSON)"), null=True, blank=True)
+    version = models.PositiveIntegerField(_("版本"), default=1, editable=False)  # optimistic lock (409 on a stale edit)
 
     class Meta:
         verbose_name = _("区域")
@@ -91,6 +92,7 @@ class MemberUnit(models.Model):
     contact_name = models.CharField(_("联系人"), max_length=50, blank=True)
     contact_phone = models.CharField(_("联系电话"), max_length=20, blank=True)
     staff_count = models.PositiveIntegerField(_("职工数"), default=0)
+    version = models.PositiveIntegerField(_("版本"), default=1, editable=False)  # optimistic lock (409 on a stale edit)
 
     class Meta:
         verbose_name = _("驻区单位")
@@ -137,6 +139,7 @@ class PartyOrganisation(models.Model):
     )
     has_joint_committee = models.BooleanField(_("设大工委/大党委"), default=False)
     founded_on = models.DateField(_("成立日期"), null=True, blank=True)
+    version = models.PositiveIntegerField(_("版本"), default=1, editable=False)  # optimistic lock (409 on a stale edit)
 
     class Meta:
         verbose_name = _("党组织")
@@ -172,6 +175,7 @@ class Person(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="person",
         verbose_name=_("账号"),
     )
+    version = models.PositiveIntegerField(_("版本"), default=1, editable=False)  # optimistic lock (409 on a stale edit)
 
     class Meta:
         verbose_name = _("人员")
@@ -209,6 +213,7 @@ class PartyMember(models.Model):
     outflow_place = models.CharField(_("流出地"), max_length=100, blank=True)
     inflow_place = models.CharField(_("流入地"), max_length=100, blank=True)
     needs_home_study = models.BooleanField(_("送学上门"), default=False)
+    version = models.PositiveIntegerField(_("版本"), default=1, editable=False)  # optimistic lock (409 on a stale edit)
 
     class Meta:
         verbose_name = _("党员")
@@ -269,6 +274,7 @@ class StaffPost(models.Model):
     grade = models.CharField(_("岗位等级"), max_length=20, blank=True)  # e.g. 3岗16级 scales
     since = models.DateField(_("任职日期"), null=True, blank=True)
     until = models.DateField(_("离任日期"), null=True, blank=True)
+    version = models.PositiveIntegerField(_("版本"), default=1, editable=False)  # optimistic lock (409 on a stale edit)
 
     class Meta:
         verbose_name = _("工作岗位")
@@ -336,6 +342,7 @@ class GrassrootsGroup(models.Model):
     instructor = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
                                    verbose_name=_("党建指导员"))
     last_surveyed_on = models.DateField(_("最近排查"), null=True, blank=True)
+    version = models.PositiveIntegerField(_("版本"), default=1, editable=False)  # optimistic lock (409 on a stale edit)
 
     class Meta:
         verbose_name = _("草根组织")
@@ -417,6 +424,7 @@ class Pairing(models.Model):
                                       related_name="paired_with", verbose_name=_("结对对象"))
     started_on = models.DateField(_("开始日期"))
     ended_on = models.DateField(_("结束日期"), null=True, blank=True)
+    version = models.PositiveIntegerField(_("版本"), default=1, editable=False)  # optimistic lock (409 on a stale edit)
 
     class Meta:
         verbose_name = _("结对")
@@ -456,6 +464,7 @@ class CommitmentItem(models.Model):
     due_on = models.DateField(_("完成时限"), null=True, blank=True)
     fulfilled_on = models.DateField(_("兑现日期"), null=True, blank=True)
     evidence = models.TextField(_("兑现情况"), blank=True)
+    version = models.PositiveIntegerField(_("版本"), default=1, editable=False)  # optimistic lock (409 on a stale edit)
 
     class Meta:
         verbose_name = _("承诺事项")

@@ -14,7 +14,13 @@ from gongzhi.accounts.roles import Cap
 from gongzhi.core import audit
 from gongzhi.core.errors import InvalidInput
 from gongzhi.core.permissions import require
-from gongzhi.core.validators import normalize_credit_code, normalize_id_number, normalize_phone
+from gongzhi.core.validators import (
+    bounded_text,
+    normalize_credit_code,
+    normalize_id_number,
+    normalize_phone,
+    visible_text,
+)
 from gongzhi.core.writes import apply_changes, validate
 
 from .models import (
@@ -44,6 +50,7 @@ from .models import (
 )
 
 AREA_FIELDS = ("name", "code", "kind", "households", "population", "boundary")
+NOTE_MAX = 2000  # survey notes, visit notes, fulfilment evidence (TextFields: the services keep the bound)
 
 
 def clean_boundary(value: Any, field: str = "boundary") -> dict[str, Any] | None:
@@ -79,6 +86,15 @@ def _non_negative(field: str, value: Any) -> int:
 
 # ---------------------------------------------------------------- areas (A1)
 
+# Estates and buildings change where people live and work: a street or community keeps the 小区 and 楼栋 inside her
+# area up to date (an official's 台账 adds a new compound); the levels above them are the tree editor's.
+LOCAL_AREA_KINDS = (AreaKind.COMPOUND, AreaKind.BUILDING)
+
+
+def _require_tree(actor: Any, kind: str, area_path: str) -> None:
+    cap = Cap.EDIT_REGISTRY if kind in LOCAL_AREA_KINDS else Cap.EDIT_AREA_TREE
+    require(actor, cap, area_path=area_path)
+
 
 @transaction.atomic
 def area_create(
@@ -93,14 +109,14 @@ def area_create(
     boundary: dict[str, Any] | None = None,
     reason: str = "",
 ) -> Area:
-    require(actor, Cap.EDIT_AREA_TREE, area_path=parent.path if parent else "")
+    _require_tree(actor, kind, parent.path if parent else "")
     if parent is None:
         if kind != AreaKind.CITY:
             raise InvalidInput.on("parent", _("只有市级节点可以没有上级"))
     elif kind not in CHILD_KINDS.get(parent.kind, ()):
         raise InvalidInput.on("kind", _("该层级不能设在所选上级之下"))
     area = Area(
-        name=(name or "").strip(),
+        name=visible_text(name, "name", max_length=100),
         code=(code or "").strip(),
         kind=kind,
         households=_non_negative("households", households),
@@ -116,19 +132,22 @@ def area_create(
 
 
 @transaction.atomic
-def area_update(*, actor: Any, area: Area, changes: dict[str, Any], reason: str = "") -> Area:
-    require(actor, Cap.EDIT_AREA_TREE, area_path=area.path)
+def area_update(*, actor: Any, area: Area, changes: dict[str, Any], reason: str = "",
+                expected_version: int | None = None) -> Area:
+    _require_tree(actor, area.kind, area.path)
     changes = dict(changes)
     if "kind" in changes and changes["kind"] != area.kind:
         raise InvalidInput.on("kind", _("节点层级创建后不可修改"))
     changes.pop("kind", None)
+    if "name" in changes:
+        changes["name"] = visible_text(changes["name"], "name", max_length=100)
     for f in ("households", "population"):
         if f in changes:
             changes[f] = _non_negative(f, changes[f])
     if "boundary" in changes:
         changes["boundary"] = clean_boundary(changes["boundary"])
     apply_changes(actor=actor, obj=area, changes=changes, allowed=AREA_FIELDS, action="registry.area.update",
-                  reason=reason, exclude_validation=["path", "depth", "numchild"])
+                  reason=reason, exclude_validation=["path", "depth", "numchild"], expected_version=expected_version)
     if "boundary" in changes:
         _touch_grid_index(area)
     return area
@@ -152,7 +171,7 @@ def unit_create(*, actor: Any, area: Area, name: str, credit_code: str, sector: 
     require(actor, Cap.EDIT_REGISTRY, area_path=area.path)
     unit = MemberUnit(
         area=area,
-        name=(name or "").strip(),
+        name=visible_text(name, "name", max_length=150),
         credit_code=normalize_credit_code(credit_code),
         sector=sector,
         address=address.strip(),
@@ -168,9 +187,12 @@ def unit_create(*, actor: Any, area: Area, name: str, credit_code: str, sector: 
 
 
 @transaction.atomic
-def unit_update(*, actor: Any, unit: MemberUnit, changes: dict[str, Any], reason: str = "") -> MemberUnit:
+def unit_update(*, actor: Any, unit: MemberUnit, changes: dict[str, Any], reason: str = "",
+                expected_version: int | None = None) -> MemberUnit:
     require(actor, Cap.EDIT_REGISTRY, area_path=unit.area.path)
     changes = dict(changes)
+    if "name" in changes:
+        changes["name"] = visible_text(changes["name"], "name", max_length=150)
     if "credit_code" in changes:
         changes["credit_code"] = normalize_credit_code(changes["credit_code"])
     if changes.get("contact_phone"):
@@ -178,7 +200,7 @@ def unit_update(*, actor: Any, unit: MemberUnit, changes: dict[str, Any], reason
     if "area" in changes:
         require(actor, Cap.EDIT_REGISTRY, area_path=changes["area"].path)
     return apply_changes(actor=actor, obj=unit, changes=changes, allowed=UNIT_FIELDS,
-                         action="registry.unit.update", reason=reason)
+                         action="registry.unit.update", reason=reason, expected_version=expected_version)
 
 
 # ---------------------------------------------------------------- party organisations (A2)
@@ -207,8 +229,8 @@ def party_org_create(
     if unit is not None and sector == Sector.COMMUNITY:
         sector = unit.sector
     org = PartyOrganisation(
-        area=area, name=(name or "").strip(), level=level, sector=sector, parent=parent, unit=unit,
-        has_joint_committee=has_joint_committee, founded_on=founded_on,
+        area=area, name=visible_text(name, "name", max_length=150), level=level, sector=sector, parent=parent,
+        unit=unit, has_joint_committee=has_joint_committee, founded_on=founded_on,
     )
     validate(org)
     org.save()
@@ -226,11 +248,11 @@ def party_org_create(
 
 @transaction.atomic
 def party_org_update(*, actor: Any, org: PartyOrganisation, changes: dict[str, Any],
-                     reason: str = "") -> PartyOrganisation:
+                     reason: str = "", expected_version: int | None = None) -> PartyOrganisation:
     require(actor, Cap.EDIT_PARTY, area_path=org.area.path)
     changes = dict(changes)
     if "name" in changes:
-        changes["name"] = (changes["name"] or "").strip()
+        changes["name"] = visible_text(changes["name"], "name", max_length=150)
     area = changes.get("area", org.area)
     if "area" in changes:
         require(actor, Cap.EDIT_PARTY, area_path=area.path)
@@ -247,7 +269,7 @@ def party_org_update(*, actor: Any, org: PartyOrganisation, changes: dict[str, A
         if not area.path.startswith(parent.area.path):
             raise InvalidInput.on("parent", _("上级党组织须位于本组织所在区域或其上级区域"))
     return apply_changes(actor=actor, obj=org, changes=changes, allowed=ORG_FIELDS,
-                         action="registry.party_org.update", reason=reason)
+                         action="registry.party_org.update", reason=reason, expected_version=expected_version)
 
 
 @transaction.atomic
@@ -259,7 +281,8 @@ def org_post_create(*, actor: Any, organisation: PartyOrganisation, person: Pers
     require(actor, Cap.EDIT_PARTY, area_path=organisation.area.path)
     if body == CommitteeBody.JOINT and not organisation.has_joint_committee:
         raise InvalidInput.on("body", _("该党组织未设大工委/大党委"))
-    post = OrganisationPost(organisation=organisation, person=person, title=(title or "").strip(), body=body,
+    post = OrganisationPost(organisation=organisation, person=person, body=body,
+                            title=visible_text(title, "title", max_length=30),
                             is_part_time=is_part_time, representing=representing, since=since)
     validate(post)
     post.save()
@@ -287,8 +310,19 @@ def _clean_person_fields(values: dict[str, Any]) -> dict[str, Any]:
     if values.get("phone"):
         values["phone"] = normalize_phone(values["phone"])
     if "name" in values:
-        values["name"] = (values["name"] or "").strip()
+        values["name"] = visible_text(values["name"], "name", max_length=50)
     return values
+
+
+# People live in a 小区 or a 楼栋: a community, grid or street is a territory, not an address.
+PERSON_AREA_KINDS = (AreaKind.COMPOUND, AreaKind.BUILDING)
+
+
+def _person_area(area: Area) -> Area:
+    if area.kind not in PERSON_AREA_KINDS:
+        raise InvalidInput.on("area", _("人员须登记在小区或楼栋，不能登记在“{name}”（{kind}）").format(
+            name=area.name, kind=area.get_kind_display()))
+    return area
 
 
 @transaction.atomic
@@ -296,28 +330,32 @@ def person_create(*, actor: Any, area: Area, name: str, phone: str = "", id_numb
                   gender: str = "", birth_year: int | None = None, is_vulnerable: bool = False, user: Any = None,
                   reason: str = "") -> Person:
     require(actor, Cap.EDIT_PEOPLE, area_path=area.path)
+    _person_area(area)
     values = _clean_person_fields({"name": name, "phone": phone, "id_number": id_number, "gender": gender,
                                    "birth_year": birth_year})
     person = Person(area=area, is_vulnerable=is_vulnerable, user=user, **values)
     validate(person)
     person.save()
     if user is not None:
-        from gongzhi.core.scope import forget_scope
+        from gongzhi.core.scope import bump_generation, forget_scope
 
         forget_scope(user.pk)  # their scope now includes their own person
+        bump_generation(user.pk)  # …in every process, not only this one
     audit.record(actor=actor, action="registry.person.create", obj=person,
                  after=audit.snapshot(person, PERSON_FIELDS), reason=reason)
     return person
 
 
 @transaction.atomic
-def person_update(*, actor: Any, person: Person, changes: dict[str, Any], reason: str = "") -> Person:
+def person_update(*, actor: Any, person: Person, changes: dict[str, Any], reason: str = "",
+                  expected_version: int | None = None) -> Person:
     require(actor, Cap.EDIT_PEOPLE, area_path=person.area.path)
     changes = _clean_person_fields(changes)
     if "area" in changes:
         require(actor, Cap.EDIT_PEOPLE, area_path=changes["area"].path)
+        _person_area(changes["area"])
     return apply_changes(actor=actor, obj=person, changes=changes, allowed=PERSON_FIELDS,
-                         action="registry.person.update", reason=reason)
+                         action="registry.person.update", reason=reason, expected_version=expected_version)
 
 
 MEMBER_FIELDS = ("organisation", "status", "joined_on", "work_unit", "in_service", "is_mobile", "outflow_place",
@@ -347,7 +385,7 @@ def party_member_register(*, actor: Any, person: Person, organisation: PartyOrga
 
 @transaction.atomic
 def party_member_update(*, actor: Any, member: PartyMember, changes: dict[str, Any],
-                        reason: str = "") -> PartyMember:
+                        reason: str = "", expected_version: int | None = None) -> PartyMember:
     require(actor, Cap.EDIT_PARTY, area_path=member.organisation.area.path)
     changes = dict(changes)
     if "organisation" in changes:
@@ -362,7 +400,7 @@ def party_member_update(*, actor: Any, member: PartyMember, changes: dict[str, A
     if changes.get("work_unit") is not None and not changes.get("in_service", member.in_service):
         raise InvalidInput.on("in_service", _("填写了工作单位的党员须为在职党员"))
     return apply_changes(actor=actor, obj=member, changes=changes, allowed=MEMBER_FIELDS,
-                         action="registry.party_member.update", reason=reason)
+                         action="registry.party_member.update", reason=reason, expected_version=expected_version)
 
 
 @transaction.atomic
@@ -409,14 +447,15 @@ def staff_post_assign(*, actor: Any, person: Person, kind: str, area: Area, grad
 
 
 @transaction.atomic
-def staff_post_end(*, actor: Any, post: StaffPost, until: dt.date, reason: str = "") -> StaffPost:
+def staff_post_end(*, actor: Any, post: StaffPost, until: dt.date, reason: str = "",
+                   expected_version: int | None = None) -> StaffPost:
     require(actor, Cap.EDIT_PEOPLE, area_path=post.area.path)
     if post.until is not None:
         raise InvalidInput.on("until", _("该岗位已离任"))
     if post.since and until < post.since:
         raise InvalidInput.on("until", _("离任日期不能早于任职日期"))
     return apply_changes(actor=actor, obj=post, changes={"until": until}, allowed=("until",),
-                         action="registry.staff_post.end", reason=reason)
+                         action="registry.staff_post.end", reason=reason, expected_version=expected_version)
 
 
 # ---------------------------------------------------------------- grassroots survey (A4)
@@ -426,7 +465,8 @@ def staff_post_end(*, actor: Any, post: StaffPost, until: dt.date, reason: str =
 def grassroots_group_create(*, actor: Any, area: Area, name: str, kind: str, member_count: int = 0,
                             party_member_count: int = 0, reason: str = "") -> GrassrootsGroup:
     require(actor, Cap.EDIT_REGISTRY, area_path=area.path)
-    group = GrassrootsGroup(area=area, name=(name or "").strip(), kind=(kind or "").strip(),
+    group = GrassrootsGroup(area=area, name=visible_text(name, "name", max_length=100),
+                            kind=visible_text(kind, "kind", max_length=30),
                             member_count=_non_negative("member_count", member_count),
                             party_member_count=_non_negative("party_member_count", party_member_count))
     if group.party_member_count > group.member_count:
@@ -455,7 +495,7 @@ def survey_record(*, actor: Any, area: Area, conducted_on: dt.date, entries: lis
         if entry["group"].pk in seen:
             raise InvalidInput.on(f"entries[{i}].group", _("同一组织在一次排查中只能登记一次"))
         seen.add(entry["group"].pk)
-    survey = GrassrootsSurvey(area=area, conducted_on=conducted_on, note=note.strip())
+    survey = GrassrootsSurvey(area=area, conducted_on=conducted_on, note=bounded_text(note, "note", NOTE_MAX))
     validate(survey)
     survey.save()
     for i, entry in enumerate(entries):
@@ -548,14 +588,15 @@ def pairing_create(*, actor: Any, kind: str, area: Area | None = None, started_o
 
 
 @transaction.atomic
-def pairing_end(*, actor: Any, pairing: Pairing, ended_on: dt.date, reason: str = "") -> Pairing:
+def pairing_end(*, actor: Any, pairing: Pairing, ended_on: dt.date, reason: str = "",
+                expected_version: int | None = None) -> Pairing:
     require(actor, Cap.EDIT_REGISTRY, area_path=pairing.area.path)
     if pairing.ended_on is not None:
         raise InvalidInput.on("ended_on", _("该结对已结束"))
     if ended_on < pairing.started_on:
         raise InvalidInput.on("ended_on", _("结束日期不能早于开始日期"))
     return apply_changes(actor=actor, obj=pairing, changes={"ended_on": ended_on}, allowed=("ended_on",),
-                         action="registry.pairing.end", reason=reason)
+                         action="registry.pairing.end", reason=reason, expected_version=expected_version)
 
 
 @transaction.atomic
@@ -563,7 +604,7 @@ def visit_record(*, actor: Any, pairing: Pairing, visited_on: dt.date, note: str
     require(actor, Cap.EDIT_REGISTRY, area_path=pairing.area.path)
     if visited_on < pairing.started_on:
         raise InvalidInput.on("visited_on", _("走访日期不能早于结对开始日期"))
-    visit = PairingVisit(pairing=pairing, visited_on=visited_on, note=note.strip())
+    visit = PairingVisit(pairing=pairing, visited_on=visited_on, note=bounded_text(note, "note", NOTE_MAX))
     validate(visit)
     visit.save()
     audit.record(actor=actor, action="registry.visit.create", obj=visit,
@@ -577,13 +618,12 @@ def commitment_create(*, actor: Any, pairing: Pairing, title: str, signed_on: dt
     require(actor, Cap.EDIT_REGISTRY, area_path=pairing.area.path)
     if not items:
         raise InvalidInput.on("items", _("承诺书至少须有一项承诺事项"))
-    commitment = Commitment(pairing=pairing, title=(title or "").strip(), signed_on=signed_on)
+    commitment = Commitment(pairing=pairing, title=visible_text(title, "title", max_length=150), signed_on=signed_on)
     validate(commitment)
     commitment.save()
     for i, item in enumerate(items):
-        row = CommitmentItem(commitment=commitment, text=(item.get("text") or "").strip(), due_on=item.get("due_on"))
-        if not row.text:
-            raise InvalidInput.on(f"items[{i}].text", _("承诺事项不能为空"))
+        row = CommitmentItem(commitment=commitment, due_on=item.get("due_on"),
+                             text=visible_text(item.get("text"), f"items[{i}].text", max_length=300))
         validate(row)
         row.save()
     audit.record(actor=actor, action="registry.commitment.create", obj=commitment,
@@ -597,8 +637,8 @@ def commitment_item_fulfil(*, actor: Any, item: CommitmentItem, fulfilled_on: dt
     require(actor, Cap.EDIT_REGISTRY, area_path=item.commitment.pairing.area.path)
     if item.fulfilled_on:
         raise InvalidInput.on("item", _("该事项已兑现"))
-    if not evidence.strip():
-        raise InvalidInput.on("evidence", _("请填写兑现情况"))
-    return apply_changes(actor=actor, obj=item, changes={"fulfilled_on": fulfilled_on, "evidence": evidence.strip()},
+    evidence = visible_text(evidence, "evidence")
+    bounded_text(evidence, "evidence", NOTE_MAX)
+    return apply_changes(actor=actor, obj=item, changes={"fulfilled_on": fulfilled_on, "evidence": evidence},
                          allowed=("fulfilled_on", "evidence"), action="registry.commitment_item.fulfil",
                          reason=reason)

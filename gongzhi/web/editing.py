@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from gongzhi.accounts.roles import Cap
-from gongzhi.core.errors import DomainError
+from gongzhi.core.errors import Conflict, DomainError
 from gongzhi.core.scope import get_scoped, scope_of, scoped
 from gongzhi.registry import services as registry
 from gongzhi.registry.models import (
@@ -59,9 +59,13 @@ def _need(request: HttpRequest, cap: str) -> None:
 
 
 def _attempt(form: forms.Form, action: Callable[[], T]) -> T | None:
-    """Run a service call; on a domain error put its messages on the form and return None."""
+    """Run a service call; on a domain error put its messages on the form and return None. A stale edit (someone
+    saved the record after this form was opened) is said on top of the form, not on the hidden version field."""
     try:
         return action()
+    except Conflict as exc:
+        form.add_error(None, exc.message)
+        return None
     except DomainError as exc:
         form_errors(form, exc)
         return None
@@ -124,7 +128,7 @@ def area_edit(request: HttpRequest, pk: int) -> HttpResponse:
     _need(request, Cap.EDIT_AREA_TREE)
     area = get_scoped(request.user, Area, pk, cap=Cap.EDIT_AREA_TREE)
     initial = {"name": area.name, "code": area.code, "kind": area.kind, "households": area.households,
-               "population": area.population,
+               "population": area.population, "version": area.version,
                "boundary": json.dumps(area.boundary, ensure_ascii=False) if area.boundary else ""}
     form = AreaForm(request.POST or None, initial=initial)
     form.fields["kind"].disabled = True
@@ -134,7 +138,8 @@ def area_edit(request: HttpRequest, pk: int) -> HttpResponse:
         changes = {"name": d["name"], "code": d["code"], "households": d["households"] or 0,
                    "population": d["population"] or 0, "boundary": boundary}
         if ok and _attempt(form, lambda: registry.area_update(actor=request.user, area=area, changes=changes,
-                                                               reason=d["reason"])) is not None:
+                                                               reason=d["reason"],
+                                                               expected_version=d["version"])) is not None:
             messages.success(request, _("已保存"))
             return redirect("web:area", pk=area.pk)
     return _render_form(request, form, _("编辑区域：{name}").format(name=area.name), "web:areas")
@@ -176,7 +181,8 @@ def unit_edit(request: HttpRequest, pk: int) -> HttpResponse:
     unit = get_scoped(request.user, MemberUnit.objects.select_related("area"), pk, cap=Cap.EDIT_REGISTRY)
     form = UnitForm(request.POST or None, initial={
         "name": unit.name, "credit_code": unit.credit_code, "sector": unit.sector, "area": unit.area_id,
-        "address": unit.address, "contact_name": unit.contact_name, "staff_count": unit.staff_count})
+        "address": unit.address, "contact_name": unit.contact_name, "staff_count": unit.staff_count,
+        "version": unit.version})
     form.fields["contact_phone"].help_text = KEEP  # the stored number is not put back on screen unmasked
     form.fields["contact_phone"].widget.attrs["placeholder"] = phone_for(request.user, unit.contact_phone,
                                                                          unit.area.path)
@@ -192,7 +198,8 @@ def unit_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 changes["contact_phone"] = d["contact_phone"]
             if d["area"] != unit.area_id:
                 changes["area"] = get_scoped(request.user, Area, d["area"], cap=Cap.EDIT_REGISTRY)
-            return registry.unit_update(actor=request.user, unit=unit, changes=changes, reason=d["reason"])
+            return registry.unit_update(actor=request.user, unit=unit, changes=changes, reason=d["reason"],
+                                        expected_version=d["version"])
 
         if _attempt(form, update) is not None:
             messages.success(request, _("已保存"))
@@ -235,7 +242,8 @@ def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
     person = get_scoped(request.user, Person.objects.select_related("area"), pk, cap=Cap.EDIT_PEOPLE)
     numbers = personal_numbers(request.user, person)
     form = PersonForm(request.POST or None, initial={"name": person.name, "area": person.area_id,
-                                                     "is_vulnerable": person.is_vulnerable})
+                                                     "is_vulnerable": person.is_vulnerable,
+                                                     "version": person.version})
     # Numbers are never put back into a form: the field shows what the viewer may see and is left blank to keep.
     for field in ("phone", "id_number"):
         form.fields[field].help_text = KEEP
@@ -252,7 +260,8 @@ def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
                     changes[field] = d[field]
             if d["area"] != person.area_id:
                 changes["area"] = get_scoped(request.user, Area, d["area"], cap=Cap.EDIT_PEOPLE)
-            return registry.person_update(actor=request.user, person=person, changes=changes, reason=d["reason"])
+            return registry.person_update(actor=request.user, person=person, changes=changes, reason=d["reason"],
+                                          expected_version=d["version"])
 
         if _attempt(form, update) is not None:
             messages.success(request, _("已保存"))

@@ -14,6 +14,11 @@ DATE = forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
 KEEP = _("留空则不修改")
 
 
+def version_field() -> forms.IntegerField:
+    """The version of the record the form was filled from: saving it after someone else saved is refused (409)."""
+    return forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+
+
 def area_label(area: Area, parents: dict[str, str] | None = None) -> str:
     prefix = (parents or {}).get(area.path[: -Area.steplen], "")
     return f"{prefix}{area.name}（{area.get_kind_display()}）"
@@ -49,6 +54,7 @@ class AreaForm(forms.Form):
     boundary = forms.CharField(label=_("边界 (GeoJSON)"), required=False, widget=forms.Textarea(attrs={"rows": 4}),
                                help_text=_("可选：Polygon 或 MultiPolygon 的 GeoJSON"))
     reason = forms.CharField(label=_("变更原因"), max_length=200, required=False)
+    version = version_field()
 
 
 class UnitForm(forms.Form):
@@ -62,6 +68,7 @@ class UnitForm(forms.Form):
     contact_phone = forms.CharField(label=_("联系电话"), max_length=30, required=False)
     staff_count = forms.IntegerField(label=_("职工数"), required=False, min_value=0)
     reason = forms.CharField(label=_("变更原因"), max_length=200, required=False)
+    version = version_field()
 
 
 class PersonForm(forms.Form):
@@ -72,6 +79,7 @@ class PersonForm(forms.Form):
                                 help_text=_("18位，按 GB 11643 校验"))
     is_vulnerable = forms.BooleanField(label=_("困难/独居群体"), required=False)
     reason = forms.CharField(label=_("变更原因"), max_length=200, required=False)
+    version = version_field()
 
 
 class PairingForm(forms.Form):

@@ -100,8 +100,17 @@ def pie_chart(title: str, pairs: list[tuple[str, int]]) -> dict[str, Any]:
     })
 
 
-def boundary_svg(geometries: list[tuple[dict[str, Any], bool]], size: int = 400) -> str:
-    """Draw GeoJSON polygons as an inline SVG (no map tiles: intranets are offline). ``(geometry, highlighted)``."""
+def boundary_svg(geometries: list[tuple[dict[str, Any], bool]], size: int = 400, *, label: str | None = None) -> str:
+    """Draw GeoJSON polygons as an inline SVG (no map tiles: intranets are offline). ``(geometry, highlighted)``.
+
+    The drawing is an image with a text alternative (``<title>`` and ``aria-label``) for screen readers."""
+    from django.utils.html import escape
+    from django.utils.translation import gettext
+
+    if label is None:
+        highlighted = any(here for _geometry, here in geometries)
+        label = (gettext("边界示意图：共 %(n)d 个区域，高亮的是本区域") if highlighted
+                 else gettext("边界示意图：共 %(n)d 个区域")) % {"n": len(geometries)}
     rings: list[tuple[list[list[float]], bool]] = []
     for geometry, here in geometries:
         polygons = [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
@@ -120,4 +129,5 @@ def boundary_svg(geometries: list[tuple[dict[str, Any], bool]], size: int = 400)
                      for i, (x, y) in enumerate(ring))
         paths.append(f'<path class="{"here" if here else ""}" d="{d} Z"/>')
     return (f'<svg class="svgmap" viewBox="-2 -2 {size + 4} {height + 4}" xmlns="http://www.w3.org/2000/svg" '
-            f'role="img" data-minx="{minx}" data-maxy="{maxy}" data-scale="{scale}">{"".join(paths)}</svg>')
+            f'role="img" aria-label="{escape(label)}" data-minx="{minx}" data-maxy="{maxy}" data-scale="{scale}">'
+            f'<title>{escape(label)}</title>{"".join(paths)}</svg>')

@@ -262,7 +262,7 @@ def org_edit(request: HttpRequest, pk: int) -> HttpResponse:
     org = get_scoped(user, PartyOrganisation.objects.select_related("area", "parent"), pk, cap=Cap.EDIT_PARTY)
     form = OrgForm(request.POST or None, initial={
         "name": org.name, "level": org.level, "sector": org.sector, "parent": org.parent_id,
-        "has_joint_committee": org.has_joint_committee, "founded_on": org.founded_on})
+        "has_joint_committee": org.has_joint_committee, "founded_on": org.founded_on, "version": org.version})
     set_choices(form.fields["parent"], _ancestor_orgs(user, org.area, exclude=org.pk), "—")
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
@@ -273,7 +273,8 @@ def org_edit(request: HttpRequest, pk: int) -> HttpResponse:
             if d["parent"] != org.parent_id:
                 changes["parent"] = get_scoped(user, PartyOrganisation.objects.select_related("area"),
                                                d["parent"]) if d["parent"] else None
-            return registry.party_org_update(actor=user, org=org, changes=changes, reason=d["reason"])
+            return registry.party_org_update(actor=user, org=org, changes=changes, reason=d["reason"],
+                                             expected_version=d["version"])
 
         if _attempt(form, update) is not None:
             messages.success(request, _("已保存"))
@@ -330,7 +331,7 @@ def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "organisation": member.organisation_id, "status": member.status, "joined_on": member.joined_on,
         "in_service": member.in_service, "work_unit": member.work_unit_id, "is_mobile": member.is_mobile,
         "outflow_place": member.outflow_place, "inflow_place": member.inflow_place,
-        "needs_home_study": member.needs_home_study})
+        "needs_home_study": member.needs_home_study, "version": member.version})
     orgs = [(o.pk, f"{o.name}（{o.area.name}）") for o in scoped(user, PartyOrganisation, cap=Cap.EDIT_PARTY)
             .select_related("area").order_by("area__path", "pk")[:CHOICE_LIMIT]]
     if member.organisation_id not in {pk_ for pk_, _label in orgs}:
@@ -351,7 +352,8 @@ def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
                                                      d["organisation"])
             if d["work_unit"] != member.work_unit_id:
                 changes["work_unit"] = get_scoped(user, MemberUnit, d["work_unit"]) if d["work_unit"] else None
-            return registry.party_member_update(actor=user, member=member, changes=changes, reason=d["reason"])
+            return registry.party_member_update(actor=user, member=member, changes=changes, reason=d["reason"],
+                                                expected_version=d["version"])
 
         if _attempt(form, update) is not None:
             messages.success(request, _("已保存"))
@@ -439,11 +441,12 @@ def dual_registration_new(request: HttpRequest) -> HttpResponse:
 def pairing_end(request: HttpRequest, pk: int) -> HttpResponse:
     _need(request, Cap.EDIT_REGISTRY)
     pairing = get_scoped(request.user, Pairing.objects.select_related("area"), pk, cap=Cap.EDIT_REGISTRY)
-    form = EndPairingForm(request.POST or None, initial={"ended_on": timezone.localdate()})
+    form = EndPairingForm(request.POST or None, initial={"ended_on": timezone.localdate(), "version": pairing.version})
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         if _attempt(form, lambda: registry.pairing_end(actor=request.user, pairing=pairing, ended_on=d["ended_on"],
-                                                       reason=d["reason"])) is not None:
+                                                       reason=d["reason"],
+                                                       expected_version=d["version"])) is not None:
             messages.success(request, _("已结束结对"))
             return redirect("web:pairing", pk=pairing.pk)
     return _render_form(request, form, _("结束结对：{kind} · {area}").format(
@@ -455,11 +458,12 @@ def pairing_end(request: HttpRequest, pk: int) -> HttpResponse:
 def staff_post_end(request: HttpRequest, pk: int) -> HttpResponse:
     _need(request, Cap.EDIT_PEOPLE)
     post = get_scoped(request.user, StaffPost.objects.select_related("person", "area"), pk, cap=Cap.EDIT_PEOPLE)
-    form = EndPostForm(request.POST or None, initial={"until": timezone.localdate()})
+    form = EndPostForm(request.POST or None, initial={"until": timezone.localdate(), "version": post.version})
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         if _attempt(form, lambda: registry.staff_post_end(actor=request.user, post=post, until=d["until"],
-                                                          reason=d["reason"])) is not None:
+                                                          reason=d["reason"],
+                                                          expected_version=d["version"])) is not None:
             messages.success(request, _("已登记离任"))
             return redirect("web:person", pk=post.person_id)
     return _render_form(request, form, _("离任：{name} · {kind} · {area}").format(

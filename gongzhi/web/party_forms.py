@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from gongzhi.registry.models import CommitteeBody, GrassrootsGroup, MemberStatus, OrgLevel, Sector
 
-from .forms import DATE
+from .forms import DATE, version_field
 
 REASON = _("变更原因")
 
@@ -106,6 +106,7 @@ class OrgForm(forms.Form):
                                              help_text=_("吸纳驻区单位党组织负责人担任兼职委员"))
     founded_on = forms.DateField(label=_("成立日期"), widget=DATE, required=False)
     reason = _reason()
+    version = version_field()
 
 
 class OrgPostForm(forms.Form):
@@ -130,6 +131,7 @@ class MemberForm(forms.Form):
     inflow_place = forms.CharField(label=_("流入地"), max_length=100, required=False)
     needs_home_study = forms.BooleanField(label=_("送学上门"), required=False)
     reason = _reason()
+    version = version_field()
 
 
 class DualRegistrationForm(forms.Form):
@@ -144,8 +146,10 @@ class DualRegistrationForm(forms.Form):
 class EndPairingForm(forms.Form):
     ended_on = forms.DateField(label=_("结束日期"), widget=DATE)
     reason = _reason()
+    version = version_field()
 
 
 class EndPostForm(forms.Form):
     until = forms.DateField(label=_("离任日期"), widget=DATE)
     reason = _reason()
+    version = version_field()

@@ -379,7 +379,18 @@ def groups(request: HttpRequest) -> HttpResponse:
 @login_required
 @_not_found
 def transfer(request: HttpRequest) -> HttpResponse:
-    """Template downloads, imports with a row/column/reason report, and exports."""
+    """Template downloads, imports and their 预检 with a row/column/reason report, and exports.
+
+    A file up to GONGZHI_IMPORT_JOB_BYTES is imported at once; a bigger one (or any 预检 the user asks to run in the
+    background) becomes a job: the page comes back at once and shows the job's progress (``?job=``) until its
+    report is ready.
+    """
+    from django.conf import settings
+    from django.shortcuts import redirect
+    from django.urls import reverse
+
+    from gongzhi.jobs import selectors as job_selectors
+    from gongzhi.jobs import services as jobs
     from gongzhi.registry import excel
 
     if not scope_of(request.user).has(Cap.IMPORT):
@@ -388,15 +399,31 @@ def transfer(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         kind = request.POST.get("kind", "")
         upload = request.FILES.get("file")
+        dry_run = request.POST.get("dry_run") == "1"
         if kind not in excel.SHEETS or upload is None:
             messages.error(request, _("请选择表格类型并上传 .xlsx 文件"))
-        elif upload.size and upload.size > 10 * 1024 * 1024:
+        elif upload.size and upload.size > settings.GONGZHI_MAX_UPLOAD_BYTES:
             messages.error(request, _("文件不能超过10MB"))
+        elif (upload.size or 0) > settings.GONGZHI_IMPORT_JOB_BYTES:
+            job = jobs.import_start(actor=request.user, kind=kind, filename=upload.name or "", data=upload.read(),
+                                    dry_run=dry_run)
+            return redirect(f"{reverse('web:transfer')}?job={job.pk}")
         else:
-            report = excel.import_workbook(actor=request.user, kind=kind, data=upload.read())
-            if report.ok:
+            report = excel.import_workbook(actor=request.user, kind=kind, data=upload.read(), dry_run=dry_run)
+            if report.ok and dry_run:
+                messages.success(request, _("预检通过：将新建 {created} 行，更新 {updated} 行，{unchanged} 行无变化；"
+                                            "未写入任何数据").format(created=report.created, updated=report.updated,
+                                                                  unchanged=report.unchanged))
+            elif report.ok:
                 messages.success(request, _("导入成功：{n} 行").format(n=report.created))
-    return render(request, "web/transfer.html", {"sheets": excel.SHEETS, "report": report})
+    shown = status = None
+    raw = request.GET.get("job", "")
+    if raw.isdigit():
+        shown = job_selectors.job_of(request.user, int(raw))  # someone else's job: 404
+        status = job_selectors.status(shown)
+    return render(request, "web/transfer.html", {"sheets": excel.SHEETS, "report": report, "job": shown,
+                                                 "status": status,
+                                                 "job_bytes": settings.GONGZHI_IMPORT_JOB_BYTES // 1024})
 
 
 @login_required
@@ -406,33 +433,41 @@ def template_download(request: HttpRequest, kind: str) -> HttpResponse:
 
     if kind not in excel.SHEETS:
         raise Http404
-    return _xlsx(excel.template_workbook(kind), f"{kind}-template.xlsx")
+    return _xlsx(excel.template_workbook(kind), _("{title}模板.xlsx").format(title=excel.SHEETS[kind].title))
 
 
 @login_required
 @_not_found
 def export(request: HttpRequest, kind: str) -> HttpResponse:
-    """Export what the list page shows (same filters), through the scope, masked."""
+    """Export what the list page shows (same filters), through the scope, masked. Up to GONGZHI_EXPORT_JOB_ROWS
+    rows come back at once; more become a job whose page shows the progress and then offers the file."""
+    from django.conf import settings
+    from django.shortcuts import redirect
+
+    from gongzhi.jobs import selectors as job_selectors
+    from gongzhi.jobs import services as jobs
     from gongzhi.registry import excel
 
     if kind not in excel.SHEETS:
         raise Http404
-    area = _area_filter(request)
-    qs = scoped(request.user, excel.MODELS[kind])
-    if area is not None:
-        qs = qs.filter(path__prefix=area.path) if kind == "areas" else qs.filter(area__path__prefix=area.path)
-    q = request.GET.get("q", "").strip()[:50]
-    if q:
-        qs = qs.filter(name__contains=q)
-    if kind in ("units", "organisations") and request.GET.get("sector") in Sector.values:
-        qs = qs.filter(sector=request.GET["sector"])
+    filters = {name: request.GET.get(name, "") for name in ("area", "q", "sector")}
+    qs = job_selectors.export_queryset(request.user, kind, **filters)
+    limit = settings.GONGZHI_EXPORT_JOB_ROWS
+    if qs.order_by()[: limit + 1].count() > limit:
+        job = jobs.export_start(actor=request.user, kind=kind, filters=filters)
+        messages.info(request, _("超过 {n} 行的导出在后台生成，完成后可在此下载").format(n=limit))
+        return redirect("jobs:detail", pk=job.pk)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    return _xlsx(excel.export_workbook(viewer=request.user, kind=kind, queryset=qs), f"{kind}-{stamp}.xlsx")
+    return _xlsx(excel.export_workbook(viewer=request.user, kind=kind, queryset=qs),
+                 f"{excel.SHEETS[kind].title}-{stamp}.xlsx")
 
 
 def _xlsx(data: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    """An Excel download under its Chinese name (RFC 5987 ``filename*``, with an ASCII fallback)."""
+    from gongzhi.jobs.files import attachment
+
+    response = attachment(data, filename)
+    assert isinstance(response, HttpResponse)
     return response
 
 

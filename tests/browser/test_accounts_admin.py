@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from gongzhi.accounts import services as accounts
 from gongzhi.accounts.models import RoleGrant
@@ -38,7 +39,7 @@ def test_street_account_administrator_creates_grants_resets_and_deactivates(page
     form = page.locator("#grant-form")
     form.locator("[name=role]").select_option("grid_worker")
     form.get_by_role("searchbox", name="授权区域 搜索").fill("第1网格")
-    page.wait_for_function("() => document.querySelector('#grant-form select[name=area]').options.length <= 3")
+    expect(form.locator("select[name=area] option")).to_have_count(2)  # "—" and the one grid found
     form.locator("button[type=submit]").click()
     page.wait_for_selector("text=已授予角色")
     assert RoleGrant.objects.filter(user__username="wangfang", role="grid_worker", area=cast.grid1).exists()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from playwright.sync_api import expect
 
 from gongzhi.cases.models import CalendarDay, RoutingRule
 from gongzhi.core.models import AuditEntry
@@ -69,12 +70,12 @@ def test_the_administrator_makes_previews_and_deletes_a_routing_rule(page) -> No
 
     new = page.locator("#new-rule")
     new.locator(".search-select[data-kind=category] input").fill("物业管理")
-    page.wait_for_function("document.querySelector('#id_category option:checked').textContent.includes('0306')")
+    expect(page.locator("#id_category option:checked")).to_contain_text("0306")
     new.locator(".search-select[data-kind=area] input").fill("中山")
-    page.wait_for_function("document.querySelector('#id_area option:checked').textContent.includes('中山区')")
+    expect(page.locator("#id_area option:checked")).to_contain_text("中山区")
     page.select_option("#id_level", "street")
     new.locator(".search-select[data-kind=unit] input").fill("城市管理")
-    page.wait_for_function("document.querySelector('#id_unit option:checked').textContent.includes('市城市管理局')")
+    expect(page.locator("#id_unit option:checked")).to_contain_text("市城市管理局")
     new.locator("button[type=submit]").click()
     page.wait_for_selector("text=已新增派单规则")
     rule = RoutingRule.objects.get()
@@ -83,9 +84,9 @@ def test_the_administrator_makes_previews_and_deletes_a_routing_rule(page) -> No
 
     preview = page.locator("#preview")
     preview.locator(".search-select[data-kind=category] input").fill("030602")
-    page.wait_for_function("document.querySelector('#id_p_category option:checked').textContent.includes('030602')")
+    expect(page.locator("#id_p_category option:checked")).to_contain_text("030602")
     preview.locator(".search-select[data-kind=place] input").fill("1号楼")
-    page.wait_for_function("document.querySelector('#id_p_area option:checked').textContent.includes('1号楼')")
+    expect(page.locator("#id_p_area option:checked")).to_contain_text("1号楼")
     preview.locator("button[type=submit]").click()
     page.wait_for_selector("#route-result")
     assert "新华街道" in page.inner_text("#route-level")

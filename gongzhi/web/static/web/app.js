@@ -2,6 +2,16 @@
 // and the charts (ECharts, served by the app itself).
 (function () {
   "use strict";
+  // No inline handlers (the Content-Security-Policy forbids them): a select marked data-autosubmit submits its
+  // form when changed; a form marked data-confirm asks first.
+  document.addEventListener("change", function (event) {
+    var field = event.target.closest("[data-autosubmit]");
+    if (field && field.form) field.form.requestSubmit ? field.form.requestSubmit() : field.form.submit();
+  });
+  document.addEventListener("submit", function (event) {
+    var form = event.target.closest("form[data-confirm]");
+    if (form && !window.confirm(form.dataset.confirm)) event.preventDefault();
+  });
   document.addEventListener("click", function (event) {
     var burger = event.target.closest(".hamburger");
     if (burger) { document.body.classList.toggle("nav-open"); return; }
