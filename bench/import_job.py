@@ -159,10 +159,12 @@ def main() -> None:
                    cwd=ROOT)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
+    server_log = Path(data_dir) / "server.log"
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "gongzhi.wsgi:application", "--bind", f"127.0.0.1:{port}",
          "--workers", "1", "--worker-class", "gthread", "--threads", "4"],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # The server's log goes to a file: a pipe read only at the end would fill up and stall the server.
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=server_log.open("wb"))
     worker = subprocess.Popen([sys.executable, __file__, "--child", "worker"], env=env, cwd=ROOT)
     logins: list[float] = []
     failures: list[str] = []
@@ -231,8 +233,9 @@ def main() -> None:
             worker.wait(timeout=30)
         except subprocess.TimeoutExpired:  # in the middle of a long import: it would finish it first
             worker.kill()
-        _out, err = server.communicate(timeout=30)
-    causes = sorted({line.strip() for line in err.decode(errors="replace").splitlines()
+        server.wait(timeout=30)
+    err = server_log.read_text(encoding="utf-8", errors="replace")
+    causes = sorted({line.strip() for line in err.splitlines()
                      if "Error:" in line and not line.startswith(" ")})
     report = status.get("report", {})
     print(f"job: {status.get('state')}  created {report.get('created')}  errors {report.get('errors')}")

@@ -139,6 +139,16 @@ def test_meetings_and_items_walk_their_workflow_with_a_conflict_on_a_stale_versi
     assert [i["title"] for i in held["items"]] == ["物业费收缴率低"]
     assert api.post(f"/meetings/{meeting['id']}/hold", {"minutes": "再来"}).status_code == 409
     assert str(Council.objects.get(pk=council.pk).last_met_on) == "2026-12-03"
+    # The minutes and the notice as Word files, with Chinese names; outsiders get nothing.
+    import io
+
+    from docx import Document
+
+    minutes = api.get(f"/meetings/{meeting['id']}/minutes.docx")
+    assert minutes.status_code == 200 and "filename*=UTF-8''" in minutes["Content-Disposition"]
+    assert "研究物业费问题" in "\n".join(p.text for p in Document(io.BytesIO(minutes.content)).paragraphs)
+    assert api.get(f"/meetings/{meeting['id']}/notice.docx").status_code == 200
+    assert outsider.get(f"/meetings/{meeting['id']}/minutes.docx").status_code == 404
 
 
 def test_lists_are_scoped_keyset_pages_with_bounded_queries(cast: Cast, django_assert_max_num_queries) -> None:

@@ -285,6 +285,26 @@ def meeting_detail(request: HttpRequest, meeting_id: int) -> dict[str, Any]:
             "items": [_item_out(i) for i in meeting.items.order_by("pk")[:MAX_LIMIT]]}
 
 
+@router.get("/meetings/{meeting_id}/minutes.docx", summary="会议纪要（Word，GB/T 9704 版式）")
+def meeting_minutes_docx(request: HttpRequest, meeting_id: int) -> Any:
+    from gongzhi.core.ledger import attachment
+
+    from . import documents
+
+    meeting = _meeting(user_of(request), meeting_id)
+    return attachment(documents.minutes_docx(meeting), documents.minutes_filename(meeting))
+
+
+@router.get("/meetings/{meeting_id}/notice.docx", summary="会议通知（Word，GB/T 9704 版式）")
+def meeting_notice_docx(request: HttpRequest, meeting_id: int) -> Any:
+    from gongzhi.core.ledger import attachment
+
+    from . import documents
+
+    meeting = _meeting(user_of(request), meeting_id)
+    return attachment(documents.notice_docx(meeting), documents.notice_filename(meeting))
+
+
 @router.post("/meetings/{meeting_id}/hold", response=dict, summary="记录会议召开（出席与纪要）")
 def hold_meeting(request: HttpRequest, meeting_id: int, payload: HoldIn) -> dict[str, Any]:
     user = user_of(request)

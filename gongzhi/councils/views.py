@@ -326,16 +326,41 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
 PUBLIC_KINDS = (AreaKind.CITY, AreaKind.DISTRICT, AreaKind.STREET, AreaKind.COMMUNITY)
 
 
+def _home_councils(request: HttpRequest) -> list[Council]:
+    """The councils a signed-in resident may raise an item with (提事): those of the nodes her home lies in."""
+    person_id = scope_of(request.user).person_id if request.user.is_authenticated else None
+    if person_id is None:
+        return []
+    home = Person.objects.filter(pk=person_id).values_list("area__path", flat=True).first() or ""
+    paths = [home[:end] for end in range(Area.steplen, len(home) + 1, Area.steplen)]
+    return list(Council.objects.filter(area__path__in=paths).select_related("area").order_by("-area__depth", "pk")[:50])
+
+
 def public(request: HttpRequest) -> HttpResponse:
     """结果公开, with no login: decisions, follow-up and answers of any district, street or community; no personal
-    data (the selector returns items, the template shows only council, title, result and state)."""
+    data (the selector returns items, the template shows only council, title, result and state). A signed-in
+    resident also raises an item here with a council of her own home, without seeing the councils' internal pages."""
     raw = request.GET.get("area", "")
     areas = Area.objects.filter(kind__in=PUBLIC_KINDS)
     area = areas.filter(pk=int(raw)).first() if raw.isdigit() else Area.objects.filter(depth=1).order_by("path").first()
     if area is None:
         raise Http404
+    home_councils = _home_councils(request)
+    if request.method == "POST":
+        chosen = next((c for c in home_councils if str(c.pk) == request.POST.get("council", "")), None)
+        if chosen is None:
+            messages.error(request, _("议事组织：请选择您所在小区或社区的议事组织"))
+        else:
+            try:
+                services.item_propose(actor=request.user, council=chosen, title=request.POST.get("title", ""),
+                                      description=request.POST.get("description", ""))
+            except DomainError as exc:
+                messages.error(request, _error_text(exc))
+            else:
+                messages.success(request, _("已提交议题，议事组织将列入议程并公开结果"))
+                return redirect(request.get_full_path())
     choices = list(areas.order_by("path").values_list("pk", "name", "depth")[:500])
-    return render(request, "councils/public.html", {"area": area, "choices": choices,
+    return render(request, "councils/public.html", {"area": area, "choices": choices, "home_councils": home_councils,
                                                     "items": selectors.public_results(area)[:200]})
 
 

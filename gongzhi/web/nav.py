@@ -42,6 +42,7 @@ ENTRIES: list[tuple[Any, Any, str, str | None]] = [
     (_("系统管理"), _("派单规则"), "cases:routing", Cap.CASE_CONFIGURE),
     (_("系统管理"), _("议事组织类型"), "councils:kinds", Cap.CASE_CONFIGURE),
     (_("接口"), _("API 文档"), "api:openapi-view", Cap.VIEW_PEOPLE),
+    (_("我的账号"), _("我的任务"), "jobs:index", None),
     (_("我的账号"), _("修改密码"), "accounts:password", None),
 ]
 

@@ -38,7 +38,7 @@ def test_street_account_administrator_creates_grants_resets_and_deactivates(page
     # A second role: the area is found by typing in the search box above the select.
     form = page.locator("#grant-form")
     form.locator("[name=role]").select_option("grid_worker")
-    form.get_by_role("searchbox", name="授权区域 搜索").fill("第1网格")
+    form.get_by_role("searchbox", name="授权区域 搜索").fill("碧海社区第1")
     expect(form.locator("select[name=area] option")).to_have_count(2)  # "—" and the one grid found
     form.locator("button[type=submit]").click()
     page.wait_for_selector("text=已授予角色")

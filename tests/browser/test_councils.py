@@ -44,8 +44,10 @@ def test_an_item_climbs_from_the_compound_to_the_street_and_the_answer_comes_bac
                                        kind="tripartite", cadence="monthly")
     tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
 
-    login(page, "bob", cast.password)  # a resident raises the item (提事)
-    page.goto(f"/councils/{compound.pk}/")
+    login(page, "bob", cast.password)  # a resident raises the item (提事) from the public page
+    page.goto("/councils/")  # residents see the public results, not the councils' internal pages
+    assert "/councils/public/" in page.url
+    page.select_option("#id_council", str(compound.pk))
     page.fill("#id_title", "小区停车难")
     page.fill("#id_description", "车位不足，消防通道常被占用")
     page.click("button:has-text('提交议题')")
