@@ -27,7 +27,7 @@ def test_up_serves_the_demo_city_with_static_files_from_a_fresh_folder(tmp_path:
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300  # migrate, collect static files, load the demo city on a busy machine
         page = ""
         while time.monotonic() < deadline:
             try:

@@ -38,6 +38,8 @@ def test_a_resident_reads_her_inbox_follows_a_case_marks_all_read_and_chooses_sm
     page.wait_for_url(f"**/cases/{case.pk}/")
     assert page.inner_text("#unread-count") == "1"
     page.click("#inbox-link")
+    page.wait_for_url("**/inbox/")
+    page.locator("#inbox").wait_for()
     assert page.locator("#inbox li.unread").count() == 1
     page.click("#mark-all-read")
     page.wait_for_selector("ul.messages")
