@@ -367,7 +367,6 @@ def registration_confirm(*, actor: Any, registration: Registration, person: Any 
     on her compound or building), and she becomes a resident of the community."""
     from gongzhi.notifications import services as notifications
     from gongzhi.registry import services as registry
-    from gongzhi.registry.models import Person
 
     require(actor, Cap.EDIT_PEOPLE, area_path=registration.community.path)
     locked = Registration.objects.select_for_update().get(pk=registration.pk)
@@ -380,10 +379,8 @@ def registration_confirm(*, actor: Any, registration: Registration, person: Any 
             raise InvalidInput.on("person", _("该居民档案不在本社区"))
         if person.user_id and person.user_id != registration.user_id:
             raise InvalidInput.on("person", _("该居民档案已关联其他账号"))
-        # Linking an account to a person is the accounts module's own write (the registry keeps no user field).
-        Person.objects.filter(pk=person.pk).update(user=registration.user)
-        audit.record(actor=actor, action="accounts.person.link", obj=person, after={"user": registration.user.pk},
-                     reason=reason or _("居民注册确认"))
+        registry.person_link_account(actor=actor, person=person, user=registration.user,
+                                     reason=reason or _("居民注册确认"))
     else:
         if not area.path.startswith(registration.community.path):
             raise InvalidInput.on("area", _("居住区域须在本社区内"))

@@ -22,7 +22,9 @@ from gongzhi.core.scope import get_scoped, scope_of, scoped
 from gongzhi.registry.models import Area, AreaKind, MemberUnit, Person
 from gongzhi.web.editing import _area_choices
 from gongzhi.web.forms import lookup_url
+from gongzhi.web.pages import attempt as _attempt
 from gongzhi.web.pages import form_errors, not_found_as_404, paginate
+from gongzhi.web.pages import need as _need
 
 from . import excel, selectors, services
 from .forms import (
@@ -43,17 +45,6 @@ from .signals import MUST_CHANGE
 User = get_user_model()
 
 
-def _need(request: HttpRequest, cap: str) -> None:
-    if not scope_of(request.user).has(cap):
-        raise Http404
-
-
-def _attempt(form: Any, action: Any) -> Any:
-    try:
-        return action()
-    except DomainError as exc:
-        form_errors(form, exc)
-        return None
 
 
 # ---------------------------------------------------------------------------------------------- first start

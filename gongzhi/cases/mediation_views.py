@@ -4,7 +4,6 @@ members and disputes, opening a dispute (发起矛盾纠纷调解) and assigning
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django import forms
@@ -24,6 +23,7 @@ from gongzhi.core.models import AuditEntry
 from gongzhi.core.scope import get_scoped, scope_of, scoped
 from gongzhi.registry.models import Area, AreaKind, Person
 from gongzhi.web.forms import area_label, lookup_url, set_choices
+from gongzhi.web.pages import attempt as _attempt
 from gongzhi.web.pages import form_errors, not_found_as_404
 
 from . import selectors, services
@@ -44,13 +44,6 @@ T = TypeVar("T")
 CHOICE_LIMIT = 500
 PLACE_KINDS = [AreaKind.COMPOUND, AreaKind.BUILDING]
 
-
-def _attempt(form: forms.Form, action: Callable[[], T]) -> T | None:
-    try:
-        return action()
-    except DomainError as exc:
-        form_errors(form, exc)
-        return None
 
 
 def _pick(user: Any, model: Any, pk: int, field: str, cap: str | None = None) -> Any:

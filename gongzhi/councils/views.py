@@ -4,10 +4,8 @@ meetings, escalations waiting), meetings (attendance, minutes, .docx), items (th
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from typing import Any, TypeVar
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Model, Q
@@ -24,7 +22,9 @@ from gongzhi.core.ledger import attachment
 from gongzhi.core.scope import get_scoped, scope_of, scoped
 from gongzhi.registry.models import Area, AreaKind, MemberUnit, PartyOrganisation, Person
 from gongzhi.web.forms import area_label, set_choices
+from gongzhi.web.pages import attempt as _attempt
 from gongzhi.web.pages import bar_chart, form_errors, not_found_as_404
+from gongzhi.web.pages import need as _need
 
 from . import documents, selectors, services
 from .forms import CouncilForm, KindEditForm, KindForm, MemberForm
@@ -36,19 +36,7 @@ M = TypeVar("M", bound=Model)
 CHOICE_LIMIT = 500
 
 
-def _need(request: HttpRequest, cap: str) -> None:
-    """A page for an action the user may not take anywhere is not there for them."""
-    if not scope_of(request.user).has(cap):
-        raise Http404
 
-
-def _attempt(form: forms.Form, action: Callable[[], T]) -> T | None:
-    """Run a service call; on a domain error put its messages on the form's fields and return None."""
-    try:
-        return action()
-    except DomainError as exc:
-        form_errors(form, exc)
-        return None
 
 COUNCIL_LEVELS = [AreaKind.CITY, AreaKind.DISTRICT, AreaKind.STREET, AreaKind.COMMUNITY, AreaKind.GRID,
                   AreaKind.COMPOUND]

@@ -24,7 +24,9 @@ from gongzhi.core.errors import DomainError
 from gongzhi.core.scope import get_scoped, scope_of, scoped
 from gongzhi.registry.models import Area, AreaKind, Person
 from gongzhi.web.forms import area_label, set_choices
+from gongzhi.web.pages import attempt as _attempt
 from gongzhi.web.pages import bar_chart, form_errors, not_found_as_404, paginate
+from gongzhi.web.pages import need as _need
 
 from . import selectors, services
 from .forms import CheckForm, CloseForm, PlanEditForm, PlanForm, VisitForm
@@ -33,18 +35,6 @@ from .models import PatrolCheck, PatrolRound, period_start
 T = TypeVar("T")
 
 
-def _need(request: HttpRequest, *caps: str) -> None:
-    scope = scope_of(request.user)
-    if not all(scope.has(c) for c in caps):
-        raise Http404
-
-
-def _attempt(form: forms.Form, action: Callable[[], T]) -> T | None:
-    try:
-        return action()
-    except DomainError as exc:
-        form_errors(form, exc)
-        return None
 
 
 def _flash(request: HttpRequest, action: Callable[[], T]) -> T | None:

@@ -347,6 +347,26 @@ def person_create(*, actor: Any, area: Area, name: str, phone: str = "", id_numb
 
 
 @transaction.atomic
+def person_link_account(*, actor: Any, person: Person, user: Any, reason: str = "") -> Person:
+    """Her account becomes hers on the registry: she then sees her own record and cases (a resident confirmed by
+    her community). Refused when the record belongs to another account."""
+    require(actor, Cap.EDIT_PEOPLE, area_path=person.area.path)
+    if person.user_id and person.user_id != user.pk:
+        raise InvalidInput.on("person", _("该居民档案已关联其他账号"))
+    if person.user_id == user.pk:
+        return person
+    Person.objects.filter(pk=person.pk).update(user=user)
+    person.user = user
+    from gongzhi.core.scope import bump_generation, forget_scope
+
+    forget_scope(user.pk)
+    bump_generation(user.pk)
+    audit.record(actor=actor, action="registry.person.link", obj=person, after={"user": user.get_username()},
+                 reason=reason)
+    return person
+
+
+@transaction.atomic
 def person_update(*, actor: Any, person: Person, changes: dict[str, Any], reason: str = "",
                   expected_version: int | None = None) -> Person:
     require(actor, Cap.EDIT_PEOPLE, area_path=person.area.path)

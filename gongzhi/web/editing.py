@@ -4,7 +4,7 @@ redirect, or show the service's errors next to the fields (nothing is written on
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from django import forms
@@ -18,7 +18,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from gongzhi.accounts.roles import Cap
-from gongzhi.core.errors import Conflict, DomainError
 from gongzhi.core.scope import get_scoped, scope_of, scoped
 from gongzhi.registry import services as registry
 from gongzhi.registry.models import (
@@ -32,6 +31,8 @@ from gongzhi.registry.models import (
     Person,
 )
 from gongzhi.registry.presenters import personal_numbers, phone_for
+from gongzhi.web.pages import attempt as _attempt
+from gongzhi.web.pages import need as _need
 
 from .forms import (
     KEEP,
@@ -46,29 +47,12 @@ from .forms import (
     lookup_url,
     set_choices,
 )
-from .pages import form_errors, not_found_as_404
+from .pages import not_found_as_404
 
 T = TypeVar("T")
 CHOICE_LIMIT = 500
 
 
-def _need(request: HttpRequest, cap: str) -> None:
-    """A page for an action the user may not take anywhere is not there for them."""
-    if not scope_of(request.user).has(cap):
-        raise Http404
-
-
-def _attempt(form: forms.Form, action: Callable[[], T]) -> T | None:
-    """Run a service call; on a domain error put its messages on the form and return None. A stale edit (someone
-    saved the record after this form was opened) is said on top of the form, not on the hidden version field."""
-    try:
-        return action()
-    except Conflict as exc:
-        form.add_error(None, exc.message)
-        return None
-    except DomainError as exc:
-        form_errors(form, exc)
-        return None
 
 
 def _area_choices(user: Any, cap: str, kinds: Sequence[str]) -> list[tuple[int, str]]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django import forms
 from django.conf import settings
@@ -14,6 +15,34 @@ from django.http import HttpRequest
 from gongzhi.core.errors import DomainError
 
 MAX_PAGE = 200
+T = TypeVar("T")
+
+
+def need(request: HttpRequest, *caps: str) -> None:
+    """A page for an action the user may not take anywhere is not there for them (404, like any missing page)."""
+    from django.http import Http404
+
+    from gongzhi.core.scope import scope_of
+
+    scope = scope_of(request.user)
+    if not all(scope.has(cap) for cap in caps):
+        raise Http404
+
+
+def attempt(form: forms.Form, action: Callable[[], T]) -> T | None:
+    """Run a service call for a form; on a domain error put its messages on the form's fields and return None. A
+    stale edit (someone saved the record after this form was opened) is said on top of the form, not on the hidden
+    version field."""
+    from gongzhi.core.errors import Conflict
+
+    try:
+        return action()
+    except Conflict as exc:
+        form.add_error(None, exc.message)
+        return None
+    except DomainError as exc:
+        form_errors(form, exc)
+        return None
 
 
 def not_found_as_404(fn: Any) -> Any:

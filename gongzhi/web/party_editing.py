@@ -41,8 +41,10 @@ from gongzhi.registry.models import (
 )
 from gongzhi.registry.services import MIN_MEMBERS_FOR_ORG
 
-from .editing import CHOICE_LIMIT, _area_choices, _attempt, _need, _render_form
+from .editing import CHOICE_LIMIT, _area_choices, _render_form
 from .forms import set_choices
+from .pages import attempt as _attempt
+from .pages import need as _need
 from .pages import not_found_as_404, paginate
 from .party_forms import (
     DualRegistrationForm,
