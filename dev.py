@@ -46,13 +46,17 @@ def ensure_venv(extra: str | None) -> None:
 def ensure_browser() -> None:
     """Debian's chromium and a CJK font for the browser tests (without the font Chinese renders as boxes)."""
     have_font = subprocess.run("fc-list 2>/dev/null | grep -qi wqy", shell=True).returncode == 0
-    if shutil.which("chromium") and have_font:
+    # WeasyPrint (the PDF reports) needs Pango; chromium usually brings it, but ask for it by name.
+    have_pango = subprocess.run("ldconfig -p 2>/dev/null | grep -q libpangoft2", shell=True).returncode == 0
+    if shutil.which("chromium") and have_font and have_pango:
         return
     if os.geteuid() != 0:
-        sys.exit("browser tests need: apt-get install chromium fonts-wqy-zenhei (run this as root once)")
+        sys.exit("browser tests need: apt-get install chromium fonts-wqy-zenhei libpango-1.0-0 libpangoft2-1.0-0"
+                 " (run this as root once)")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     run(["apt-get", "update", "-qq"], env=env)
-    run(["apt-get", "install", "-y", "-qq", "chromium", "fonts-wqy-zenhei"], env=env)
+    run(["apt-get", "install", "-y", "-qq", "chromium", "fonts-wqy-zenhei", "libpango-1.0-0", "libpangoft2-1.0-0"],
+        env=env)
 
 
 def main() -> int:

@@ -183,6 +183,10 @@ def _resident_reports_follows_and_rates(page: Any) -> None:
         assert step in inbox, step
     shot(page, "first-start-resident-inbox")
 
+    page.click(".hamburger")  # her phone's menu: who serves her community
+    page.click("nav >> text=社区联系人")
+    assert "碧海社区第1网格" in page.inner_text("#contacts")
+
     page.goto(f"/cases/{case_id}/")
     form = page.locator("form[data-action=rate]")
     form.locator("[name=rating]").select_option("satisfied")
