@@ -19,7 +19,7 @@ from gongzhi.registry.models import Area, AreaKind, MemberUnit, Person
 
 from . import rollup
 from .models import Case, Category, Channel, Rating
-from .workflow import State
+from .workflow import TRANSITIONS
 
 # (category code, title pattern, description pattern): {place} is a compound or building, {road} a road name.
 TEMPLATES: list[tuple[str, str, str]] = [
@@ -111,12 +111,13 @@ def load(*, size: str, seed: int, today: dt.date, progress: Callable[[str, float
                     title=title, description=text, channel=Channel.GRID_PATROL, category=category,
                     reporter_id=people[i % len(people)] if people else None, area_id=place.pk, area_path=place.path,
                     level="community", owner_path=community.path, owner_area_id=community.pk,
-                    priority=category.priority, created_at=created, accepted_at=accepted, state=State.ACCEPTED,
+                    priority=category.priority, created_at=created, accepted_at=accepted,
                     claimable=True, response_due_at=workdays.add_work_hours(created, category.response_hours),
                 )
+                trail = [("cases.case.submit", created, "", "")]
+                _go(case, "accept", accepted, trail, "放入领单池")
                 cases.append(case)
-                trails.append([("cases.case.submit", created, "", ""),
-                               ("cases.case.accept", accepted, "放入领单池", State.ACCEPTED)])
+                trails.append(trail)
     progress("诉求", 0.92)
     Case.objects.bulk_create(cases, batch_size=2000)
     entries = []
@@ -145,6 +146,13 @@ def _compound_name(building: Area, places: list[Area]) -> str:
     return next((p.name for p in places if p.path == parent), "")
 
 
+def _go(case: Case, name: str, at: dt.datetime, trail: list[tuple[str, dt.datetime, str, str]],
+        reason: str = "") -> None:
+    """One step of a generated history, taken through the declared table so the demo obeys the same graph."""
+    case.state = TRANSITIONS.follow(case.state, name)
+    trail.append((f"{TRANSITIONS.action_prefix}.{name}", at, reason, case.state))
+
+
 def _travel(case: Case, category: Category, rng: random.Random, now: dt.datetime, units: list[MemberUnit],
             area_ids: dict[str, int], trail: list[tuple[str, dt.datetime, str, str]]) -> None:
     """Advance a bulk-built case through a plausible history, stopping where its age and luck say."""
@@ -152,14 +160,13 @@ def _travel(case: Case, category: Category, rng: random.Random, now: dt.datetime
     if t > now:
         return
     case.accepted_at = t
-    case.state = State.ACCEPTED
-    trail.append(("cases.case.accept", t, "", State.ACCEPTED))
+    _go(case, "accept", t, trail)
     if rng.random() < 0.08 and category.default_level == "community":  # 小事不出社区… unless it cannot be settled
         t += dt.timedelta(hours=rng.randint(2, 48))
         case.level, case.owner_path = "street", case.area_path[:12]
         case.owner_area_id = area_ids[case.owner_path]
         case.escalation_count = 1
-        trail.append(("cases.case.escalate", t, "涉及多方，社区协调不了", State.ACCEPTED))
+        _go(case, "escalate", t, trail, "涉及多方，社区协调不了")
     t += dt.timedelta(minutes=rng.randint(10, 240))
     if t > now:
         return
@@ -167,13 +174,11 @@ def _travel(case: Case, category: Category, rng: random.Random, now: dt.datetime
     if case.level != "community" or rng.random() < 0.4:
         case.assignee_unit = rng.choice(units)
     case.due_at = workdays.deadline(t, category.time_limit, category.limit_unit)
-    case.state = State.DISPATCHED
-    trail.append(("cases.case.dispatch", t, "", State.DISPATCHED))
+    _go(case, "dispatch", t, trail)
     t += dt.timedelta(hours=rng.randint(1, 20))
     if t > now:
         return
-    case.state = State.IN_PROGRESS
-    trail.append(("cases.case.start", t, "", State.IN_PROGRESS))
+    _go(case, "start", t, trail)
     late = rng.random() < 0.06
     span = (case.due_at - case.dispatched_at) if case.due_at and case.dispatched_at else dt.timedelta(days=3)
     t = case.dispatched_at + span * (rng.uniform(1.1, 2.0) if late else rng.uniform(0.2, 0.95))
@@ -185,32 +190,32 @@ def _travel(case: Case, category: Category, rng: random.Random, now: dt.datetime
     if late and case.due_at:
         case.overdue_at = case.due_at + dt.timedelta(minutes=5)
         trail.append(("cases.case.overdue", case.overdue_at, "", ""))
-    case.handled_at, case.state = t, State.HANDLED
+    case.handled_at = t
     case.feedback, case.resolved = "已现场处理完毕，并向反映人反馈。", rng.random() < 0.95
-    trail.append(("cases.case.handle", t, "", State.HANDLED))
+    _go(case, "handle", t, trail)
     t += dt.timedelta(hours=rng.randint(2, 30))
     if t > now:
         return
-    case.verified_at, case.state = t, State.VERIFIED
-    trail.append(("cases.case.verify", t, "", State.VERIFIED))
+    case.verified_at = t
+    _go(case, "verify", t, trail)
     t += dt.timedelta(hours=rng.randint(1, 48))
     if t > now:
         return
     if rng.random() < 0.03:
         case.reopen_count = 1
-        trail.append(("cases.case.reopen", t, "问题反复出现", State.REOPENED))
+        _go(case, "reopen", t, trail, "问题反复出现")
         t += dt.timedelta(days=rng.randint(1, 3))
-        case.handled_at = t
-        trail.append(("cases.case.handle", t, "", State.HANDLED))
-        case.verified_at = t + dt.timedelta(hours=4)
-        trail.append(("cases.case.verify", case.verified_at, "", State.VERIFIED))
+        _go(case, "start", t, trail)
+        case.handled_at = t + dt.timedelta(hours=1)
+        _go(case, "handle", case.handled_at, trail)
+        case.verified_at = case.handled_at + dt.timedelta(hours=4)
+        _go(case, "verify", case.verified_at, trail)
         t = case.verified_at + dt.timedelta(hours=6)
         if t > now:
-            case.state = State.VERIFIED
             return
     roll = rng.random()
     # Mostly satisfied (天长: 98.94%); a dissatisfied verdict after rework is closed by the system, not reopened again.
     case.rating = Rating.SATISFIED if roll < 0.92 else Rating.BASIC if roll < 0.99 else Rating.DISSATISFIED
-    case.state, case.closed_at, case.closed_level = State.CLOSED, t, case.level
+    case.closed_at, case.closed_level = t, case.level
     case.closed_on_time = case.due_at is None or case.handled_at <= case.due_at
-    trail.append(("cases.case.rate", t, "", State.CLOSED))
+    _go(case, "rate", t, trail)

@@ -47,7 +47,7 @@ from .models import (
     Rating,
     RoutingRule,
 )
-from .workflow import FINAL_STATES, TRANSITIONS, Actor, State
+from .workflow import FINAL_STATES, TRANSITIONS, Actor, State, Transition
 
 MAX_PHOTOS = 6
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
@@ -415,21 +415,16 @@ def transition(
 ) -> Case:
     """Move ``case`` along transition ``name``. ``data`` carries what the step needs (category, unit, feedback,
     rating, into…). Exactly one of several people acting at once succeeds; the others get :class:`Conflict`."""
-    t = TRANSITIONS.get(name)
-    if t is None:
-        raise InvalidInput.on("transition", _("未知操作"))
     now = now or timezone.now()
-    version = expected_version if expected_version is not None else case.version
-    if case.state not in t.sources or version != case.version:
-        raise Conflict(_("该诉求已被他人处理或当前状态不能执行此操作，请刷新后重试"))
-    kinds = actor_kinds(actor, case)
-    if not kinds & t.actors:
-        raise Forbidden(_("您没有权限执行此操作"))
-    reason = (reason or "").strip()
-    if t.needs_reason and not reason:
-        raise InvalidInput.on("reason", _("请填写理由"))
 
-    changes: dict[str, Any] = {"state": t.target} if t.target is not None else {}
+    def authorise(t: Transition) -> None:
+        if not actor_kinds(actor, case) & t.actors:
+            raise Forbidden(_("您没有权限执行此操作"))
+
+    t, version, reason = TRANSITIONS.check(case, name, expected_version=expected_version, reason=reason,
+                                           authorise=authorise)
+
+    changes: dict[str, Any] = {}
     after_save: list[Any] = []
     tell_reporter = tell_handler = tell_dispatcher = False
     category: Category | None = data.get("category") or case.category
@@ -552,18 +547,8 @@ def transition(
                        assignee_unit=None, claimable=False, escalation_count=case.escalation_count + 1)
         tell_dispatcher = True
 
-    before = audit.snapshot(case, [Case._meta.get_field(k).name for k in changes])
-    with rollup.track(case):
-        updated = Case.objects.filter(pk=case.pk, version=version, state=case.state).update(
-            version=F("version") + 1, **changes
-        )
-        if updated != 1:
-            raise Conflict(_("该诉求已被他人处理或当前状态不能执行此操作，请刷新后重试"))
-        case.refresh_from_db()
-    for step in after_save:
-        step()
-    after = audit.snapshot(case, list(before))
-    audit.record(actor=actor, action=f"cases.case.{name}", obj=case, before=before, after=after, reason=reason)
+    TRANSITIONS.apply(actor=actor, obj=case, name=name, version=version, changes=changes, reason=reason,
+                      around=rollup.track, then=after_save)
 
     with notify.platform_language():  # stored for the people told, whatever language the actor uses
         message = _("诉求 {number}「{title}」：{step}").format(number=case.number, title=case.title[:30],

@@ -14,11 +14,12 @@ case's location, the reporter, a claimant, or a superior (a dispatcher of a leve
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from gongzhi.core.workflow import Transition, Workflow, step
+
+__all__ = ["TRANSITIONS", "Actor", "State", "Transition"]
 
 
 class State(models.TextChoices):
@@ -46,58 +47,38 @@ class Actor(models.TextChoices):
     SYSTEM = "system", _("系统")
 
 
-@dataclass(frozen=True)
-class Transition:
-    name: str
-    label: Any  # lazily translated
-    sources: frozenset[str]
-    target: str | None  # None: an action on the case that does not move it (督办, 催办)
-    actors: frozenset[str]
-    needs_reason: bool = False
-
-    @property
-    def moves(self) -> bool:
-        return self.target is not None
-
-
 S = State
 A = Actor
-
-
-def _t(name: str, label: Any, sources: set[str], target: str | None, actors: set[str],
-       reason: bool = False) -> Transition:
-    return Transition(name, label, frozenset(sources), target, frozenset(actors), reason)
+_t = step
+CONFLICT = _("该诉求已被他人处理或当前状态不能执行此操作，请刷新后重试")
 
 
 # The whole graph. Read a row as: from any of these states, these actors may move the case to the target.
-TRANSITIONS: dict[str, Transition] = {
-    t.name: t
-    for t in [
-        _t("accept", _("受理"), {S.SUBMITTED}, S.ACCEPTED, {A.DISPATCHER}),
-        _t("reject", _("不予受理"), {S.SUBMITTED}, S.REJECTED, {A.DISPATCHER}, reason=True),
-        _t("merge", _("并单"), {S.SUBMITTED, S.ACCEPTED}, S.MERGED, {A.DISPATCHER}, reason=True),
-        _t("dispatch", _("派遣"), {S.ACCEPTED, S.RETURNED}, S.DISPATCHED, {A.DISPATCHER}),
-        _t("return", _("退回"), {S.DISPATCHED}, S.RETURNED, {A.HANDLER}, reason=True),
-        _t("start", _("签收办理"), {S.DISPATCHED, S.REOPENED}, S.IN_PROGRESS, {A.HANDLER}),
-        _t("claim", _("领单"), {S.ACCEPTED}, S.IN_PROGRESS, {A.CLAIMANT}),
-        _t("handle", _("办理反馈"), {S.IN_PROGRESS}, S.HANDLED, {A.HANDLER}),
-        _t("verify", _("核实通过"), {S.HANDLED}, S.VERIFIED, {A.VERIFIER}),
-        _t("refuse_result", _("核实不通过"), {S.HANDLED}, S.IN_PROGRESS, {A.VERIFIER}, reason=True),
-        _t("rate", _("评价"), {S.VERIFIED}, S.CLOSED, {A.REPORTER}),
-        _t("reopen", _("不满意返工"), {S.VERIFIED}, S.REOPENED, {A.REPORTER}, reason=True),
-        _t("close", _("结案"), {S.VERIFIED}, S.CLOSED, {A.VERIFIER, A.SYSTEM}),
-        _t("escalate", _("上移"), {S.ACCEPTED, S.RETURNED, S.DISPATCHED, S.IN_PROGRESS, S.REOPENED}, S.ACCEPTED,
-           {A.DISPATCHER, A.HANDLER}, reason=True),
-        # The resident takes her case back while nobody has reported it handled yet.
-        _t("withdraw", _("撤回"), {S.SUBMITTED, S.ACCEPTED, S.DISPATCHED, S.RETURNED, S.IN_PROGRESS}, S.WITHDRAWN,
-           {A.REPORTER}, reason=True),
-        # Declared actions that leave the state as it is.
-        _t("supervise", _("督办"), {S.ACCEPTED, S.DISPATCHED, S.RETURNED, S.IN_PROGRESS, S.REOPENED}, None,
-           {A.SUPERIOR}, reason=True),
-        _t("urge", _("催办"), {S.ACCEPTED, S.DISPATCHED, S.RETURNED, S.IN_PROGRESS, S.REOPENED}, None,
-           {A.DISPATCHER, A.SUPERIOR}),
-    ]
-}
+TRANSITIONS = Workflow(action_prefix="cases.case", initial=S.SUBMITTED, conflict_message=CONFLICT, transitions=[
+    _t("accept", _("受理"), {S.SUBMITTED}, S.ACCEPTED, {A.DISPATCHER}),
+    _t("reject", _("不予受理"), {S.SUBMITTED}, S.REJECTED, {A.DISPATCHER}, reason=True),
+    _t("merge", _("并单"), {S.SUBMITTED, S.ACCEPTED}, S.MERGED, {A.DISPATCHER}, reason=True),
+    _t("dispatch", _("派遣"), {S.ACCEPTED, S.RETURNED}, S.DISPATCHED, {A.DISPATCHER}),
+    _t("return", _("退回"), {S.DISPATCHED}, S.RETURNED, {A.HANDLER}, reason=True),
+    _t("start", _("签收办理"), {S.DISPATCHED, S.REOPENED}, S.IN_PROGRESS, {A.HANDLER}),
+    _t("claim", _("领单"), {S.ACCEPTED}, S.IN_PROGRESS, {A.CLAIMANT}),
+    _t("handle", _("办理反馈"), {S.IN_PROGRESS}, S.HANDLED, {A.HANDLER}),
+    _t("verify", _("核实通过"), {S.HANDLED}, S.VERIFIED, {A.VERIFIER}),
+    _t("refuse_result", _("核实不通过"), {S.HANDLED}, S.IN_PROGRESS, {A.VERIFIER}, reason=True),
+    _t("rate", _("评价"), {S.VERIFIED}, S.CLOSED, {A.REPORTER}),
+    _t("reopen", _("不满意返工"), {S.VERIFIED}, S.REOPENED, {A.REPORTER}, reason=True),
+    _t("close", _("结案"), {S.VERIFIED}, S.CLOSED, {A.VERIFIER, A.SYSTEM}),
+    _t("escalate", _("上移"), {S.ACCEPTED, S.RETURNED, S.DISPATCHED, S.IN_PROGRESS, S.REOPENED}, S.ACCEPTED,
+       {A.DISPATCHER, A.HANDLER}, reason=True),
+    # The resident takes her case back while nobody has reported it handled yet.
+    _t("withdraw", _("撤回"), {S.SUBMITTED, S.ACCEPTED, S.DISPATCHED, S.RETURNED, S.IN_PROGRESS}, S.WITHDRAWN,
+       {A.REPORTER}, reason=True),
+    # Declared actions that leave the state as it is.
+    _t("supervise", _("督办"), {S.ACCEPTED, S.DISPATCHED, S.RETURNED, S.IN_PROGRESS, S.REOPENED}, None,
+       {A.SUPERIOR}, reason=True),
+    _t("urge", _("催办"), {S.ACCEPTED, S.DISPATCHED, S.RETURNED, S.IN_PROGRESS, S.REOPENED}, None,
+       {A.DISPATCHER, A.SUPERIOR}),
+])
 
 OPEN_STATES = frozenset({S.SUBMITTED, S.ACCEPTED, S.DISPATCHED, S.RETURNED, S.IN_PROGRESS, S.HANDLED, S.VERIFIED,
                          S.REOPENED})
@@ -110,9 +91,4 @@ FINAL_STATES = frozenset({S.CLOSED, S.REJECTED, S.MERGED, S.WITHDRAWN})
 
 def as_dot() -> str:
     """The graph in Graphviz form, for the documentation page."""
-    lines = ["digraph case {"]
-    for t in TRANSITIONS.values():
-        for s in sorted(t.sources):
-            lines.append(f'  {s} -> {t.target or s} [label="{t.label}"];')
-    lines.append("}")
-    return "\n".join(lines)
+    return TRANSITIONS.as_dot()

@@ -22,7 +22,7 @@ from gongzhi.core.writes import apply_changes, validate
 from gongzhi.registry.models import Area, AreaKind, MemberUnit, PartyOrganisation, Person
 
 from .models import AgendaItem, Council, CouncilKind, CouncilMember, Meeting, MemberRole, Source
-from .workflow import STEPS, ItemState, Step, allowed
+from .workflow import CONFLICT, STEPS, ItemState, Step, allowed
 
 S = ItemState
 
@@ -239,19 +239,15 @@ def item_step(*, actor: Any, item: AgendaItem, step: str, expected_version: int 
               meeting: Meeting | None = None, discussion: str = "", decision: str = "", responsible: str = "",
               deadline: dt.date | None = None, answer: str = "", open_case: bool = False,
               today: dt.date | None = None) -> AgendaItem:
-    s = STEPS.get(step)
-    if s is None:
-        raise InvalidInput.on("step", _("未知操作"))
     council = item.council
+    s = STEPS.row(step, "step")
     version = expected_version if expected_version is not None else item.version
     if version != item.version or not allowed(s, council.procedure, item.state):
-        raise Conflict(_("该议题已被他人处理，或按本组织的议事规则现在不能执行此步骤"))
-    require_run(actor, council)
-    reason = (reason or "").strip()
-    if s.needs_reason and not reason:
-        raise InvalidInput.on("reason", _("请填写理由"))
+        raise Conflict(str(CONFLICT))
+    s, version, reason = STEPS.check(item, step, expected_version=version, reason=reason,
+                                     variant=council.procedure, authorise=lambda _t: require_run(actor, council))
     today = today or timezone.localdate()
-    changes: dict[str, Any] = {"state": s.target}
+    changes: dict[str, Any] = {}
     after: list[Any] = []
     if step == "schedule":
         if meeting is None or meeting.council_id != council.pk:
@@ -287,17 +283,7 @@ def item_step(*, actor: Any, item: AgendaItem, step: str, expected_version: int 
         after.append(lambda: _answer_down(actor, item, answer.strip()))
     elif step == "complete":
         changes["done_on"] = today
-    before = audit.snapshot(item, [AgendaItem._meta.get_field(k).name for k in changes])
-    updated = AgendaItem.objects.filter(pk=item.pk, version=version, state=item.state).update(
-        version=F("version") + 1, **changes)
-    if updated != 1:
-        raise Conflict(_("该议题已被他人处理，请刷新后重试"))
-    for fn in after:
-        fn()
-    item.refresh_from_db()
-    audit.record(actor=actor, action=f"councils.item.{step}", obj=item, before=before,
-                 after=audit.snapshot(item, list(before)), reason=reason)
-    return item
+    return STEPS.apply(actor=actor, obj=item, name=step, version=version, changes=changes, reason=reason, then=after)
 
 
 def _escalate(actor: Any, item: AgendaItem, parent: Council, reason: str) -> None:

@@ -8,11 +8,15 @@ An item a council cannot settle moves up (上移); the parent's answer comes bac
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from gongzhi.core.workflow import Transition as Step
+from gongzhi.core.workflow import Workflow, step
+
+__all__ = ["STEPS", "ItemState", "Step", "allowed"]
 
 
 class ItemState(models.TextChoices):
@@ -32,40 +36,28 @@ class ItemState(models.TextChoices):
 S = ItemState
 
 
-@dataclass(frozen=True)
-class Step:
-    name: str
-    label: Any
-    sources: frozenset[str]
-    target: str
-    procedures: frozenset[str]  # empty: every procedure
-    needs_reason: bool = False
+CONFLICT = _("该议题已被他人处理，或按本组织的议事规则现在不能执行此步骤")
 
 
-ALL: frozenset[str] = frozenset()
-
-
-def _s(name: str, label: Any, sources: set[str], target: str, procedures: set[str] | frozenset[str] = ALL,
+def _s(name: str, label: Any, sources: set[str], target: str, procedures: set[str] | frozenset[str] = frozenset(),
        reason: bool = False) -> Step:
-    return Step(name, label, frozenset(sources), target, frozenset(procedures), reason)
+    return step(name, label, sources, target, reason=reason, variants=procedures)
 
 
-STEPS: dict[str, Step] = {
-    s.name: s
-    for s in [
-        _s("party_propose", _("党组织提议"), {S.PROPOSED}, S.PARTY_PROPOSED, {"six_steps"}),
-        _s("branch_review", _("党支部先议"), {S.PROPOSED}, S.BRANCH_REVIEWED, {"branch_first"}),
-        _s("schedule", _("列入会议议程"), {S.PROPOSED, S.PARTY_PROPOSED, S.BRANCH_REVIEWED, S.UNSETTLED},
-           S.SCHEDULED),
-        _s("decide", _("会议决议"), {S.SCHEDULED}, S.DECIDED),
-        _s("fail", _("本级未能解决"), {S.SCHEDULED}, S.UNSETTLED, reason=True),
-        _s("escalate", _("上移上级"), {S.UNSETTLED}, S.ESCALATED, reason=True),
-        _s("answer", _("答复下级"), {S.SCHEDULED}, S.ANSWERED),
-        _s("publish", _("结果公开"), {S.DECIDED}, S.PUBLISHED, {"six_steps"}),
-        _s("complete", _("督促落实/办事"), {S.DECIDED, S.PUBLISHED}, S.DONE),
-        _s("evaluate", _("评事"), {S.DONE}, S.EVALUATED, {"homeland"}),
-    ]
-}
+# The variants of a row are the procedures (C4) it belongs to; a row without any belongs to every procedure.
+STEPS = Workflow(action_prefix="councils.item", initial=S.PROPOSED, conflict_message=CONFLICT, transitions=[
+    _s("party_propose", _("党组织提议"), {S.PROPOSED}, S.PARTY_PROPOSED, {"six_steps"}),
+    _s("branch_review", _("党支部先议"), {S.PROPOSED}, S.BRANCH_REVIEWED, {"branch_first"}),
+    _s("schedule", _("列入会议议程"), {S.PROPOSED, S.PARTY_PROPOSED, S.BRANCH_REVIEWED, S.UNSETTLED},
+       S.SCHEDULED),
+    _s("decide", _("会议决议"), {S.SCHEDULED}, S.DECIDED),
+    _s("fail", _("本级未能解决"), {S.SCHEDULED}, S.UNSETTLED, reason=True),
+    _s("escalate", _("上移上级"), {S.UNSETTLED}, S.ESCALATED, reason=True),
+    _s("answer", _("答复下级"), {S.SCHEDULED}, S.ANSWERED),
+    _s("publish", _("结果公开"), {S.DECIDED}, S.PUBLISHED, {"six_steps"}),
+    _s("complete", _("督促落实/办事"), {S.DECIDED, S.PUBLISHED}, S.DONE),
+    _s("evaluate", _("评事"), {S.DONE}, S.EVALUATED, {"homeland"}),
+])
 
 # Where an item must be before it may go on an agenda, per procedure (the steps each procedure requires first).
 READY_TO_SCHEDULE = {
@@ -82,7 +74,7 @@ SETTLED_HERE = frozenset({S.DECIDED, S.PUBLISHED, S.DONE, S.EVALUATED})
 
 
 def allowed(step: Step, procedure: str, state: str) -> bool:
-    if state not in step.sources or (step.procedures and procedure not in step.procedures):
+    if state not in step.sources or not step.applies_to(procedure):
         return False
     if step.name == "schedule":
         return state in READY_TO_SCHEDULE.get(procedure, {S.PROPOSED})
