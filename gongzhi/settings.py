@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "gongzhi.cases",
     "gongzhi.councils",
     "gongzhi.patrol",
+    "gongzhi.cobuild",
     "gongzhi.notifications",
     "gongzhi.api",
     "gongzhi.web",

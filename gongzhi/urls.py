@@ -11,6 +11,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("inbox/", include("gongzhi.notifications.urls")),
     path("accounts/", include("gongzhi.accounts.urls")),
     path("patrol/", include("gongzhi.patrol.urls")),
+    path("cobuild/", include("gongzhi.cobuild.urls")),
     path("jobs/", include("gongzhi.jobs.urls")),
     path("", include("gongzhi.web.urls")),
 ]

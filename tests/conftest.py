@@ -52,11 +52,13 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
         from pytest_django.plugin import blocking_manager_key
 
         from gongzhi.cases.categories import load_default_categories
+        from gongzhi.cobuild.models import load_default_list_types
         from gongzhi.councils.models import CouncilKind, load_default_kinds
 
         with item.config.stash[blocking_manager_key].unblock():
             load_default_categories(Category)
             load_default_kinds(CouncilKind)
+            load_default_list_types()
 
 
 @pytest.fixture

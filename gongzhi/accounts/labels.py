@@ -28,6 +28,9 @@ CAP_LABELS: dict[str, Any] = {
     Cap.CASE_VERIFY: _("核实诉求"),
     Cap.CASE_CONFIGURE: _("配置派单规则与工作日历"),
     Cap.COUNCIL_RUN: _("组织议事协商"),
+    Cap.COBUILD_VIEW: _("查看共驻共建"),
+    Cap.COBUILD_MANAGE: _("管理需求、项目、准入与经费"),
+    Cap.COBUILD_OFFER: _("以单位身份提供资源、认领与服务"),
 }
 
 # Object kinds and verbs of audit actions ("app.object.verb"); unknown parts fall back to the whole code.
@@ -42,6 +45,11 @@ OBJECT_LABELS: dict[str, Any] = {
     "demo": _("演示数据"), "kind": _("议事组织类型"), "inbox": _("消息"), "preference": _("通知方式"),
     "mediation_team": _("调解组织"), "mediation_member": _("调解组织成员"), "patrol_plan": _("巡查计划"),
     "patrol_round": _("巡查"), "patrol_check": _("巡查事项"), "household_visit": _("入户走访"),
+    "need": _("社区需求"), "resource": _("共建资源"), "match": _("需求对接"), "project": _("共建项目"),
+    "milestone": _("项目节点"), "list_type": _("清单类型"), "delivery": _("服务记录"), "team": _("志愿服务队"),
+    "service_org": _("服务组织"), "offering": _("服务项目"), "slot": _("服务时段"), "booking": _("服务预约"),
+    "admission": _("准入申请"), "admitted_item": _("准入事项"), "flag": _("未准入事项反映"),
+    "budget": _("经费预算"), "spending": _("经费支出"), "allocation_rule": _("经费分配规则"),
 }
 VERB_LABELS: dict[str, Any] = {
     "create": _("新增"), "update": _("修改"), "delete": _("删除"), "submit": _("反映"), "activate": _("启用"),
@@ -56,6 +64,10 @@ VERB_LABELS: dict[str, Any] = {
     "read": _("已读"), "assign": _("指派"), "begin": _("开始"), "finish": _("完成"), "tick": _("检查"),
     "to_case": _("转为诉求"),
     "load": _("载入"), "request": _("申请"), "decide": _("审批"), "conclude": _("办结"), "hearing": _("调解"),
+    "match": _("对接"), "deliver": _("落实"), "meet": _("满足"), "withdraw": _("撤回"), "decline": _("婉拒"),
+    "cancel": _("取消"), "complete": _("完成"), "report": _("报告进度"), "refuse": _("不予通过"),
+    "release": _("退回"), "admit": _("准入"), "book": _("预约"), "spend": _("支出"), "allocate": _("分配"),
+    "flag": _("反映"),
 }
 
 

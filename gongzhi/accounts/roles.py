@@ -50,6 +50,12 @@ class Cap:
     CASE_CONFIGURE = "case_configure"
     # Councils (C): create councils, run meetings, move agenda items (党组织书记, conveners, officials).
     COUNCIL_RUN = "council_run"
+    # Co-building (D, G3): see the libraries, projects, deliveries and funds of an area; manage them (needs, projects,
+    # acceptance, admission decisions, budgets); offer as a member unit (resources, claims, deliveries, bookings
+    # taken by its service organisation, admission requests filed by a department).
+    COBUILD_VIEW = "cobuild_view"
+    COBUILD_MANAGE = "cobuild_manage"
+    COBUILD_OFFER = "cobuild_offer"
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,7 @@ class RolePolicy:
 
 _OFFICIAL = frozenset(
     {Cap.VIEW, Cap.VIEW_PEOPLE, Cap.EDIT_REGISTRY, Cap.IMPORT, Cap.VIEW_AUDIT, Cap.CASE_VIEW, Cap.CASE_DISPATCH,
-     Cap.COUNCIL_RUN}
+     Cap.COUNCIL_RUN, Cap.COBUILD_VIEW, Cap.COBUILD_MANAGE}
 )
 
 POLICIES: dict[str, RolePolicy] = {
@@ -76,7 +82,7 @@ POLICIES: dict[str, RolePolicy] = {
             frozenset(
                 {
                     Cap.VIEW, Cap.VIEW_PEOPLE, Cap.EDIT_PEOPLE, Cap.REVEAL_PHONE,
-                    Cap.CASE_REPORT, Cap.CASE_VIEW, Cap.CASE_HANDLE, Cap.CASE_VERIFY,
+                    Cap.CASE_REPORT, Cap.CASE_VIEW, Cap.CASE_HANDLE, Cap.CASE_VERIFY, Cap.COBUILD_VIEW,
                 }
             ),
         ),
@@ -89,6 +95,7 @@ POLICIES: dict[str, RolePolicy] = {
                     Cap.VIEW, Cap.VIEW_PEOPLE, Cap.EDIT_PEOPLE, Cap.EDIT_REGISTRY, Cap.IMPORT,
                     Cap.REVEAL_PHONE, Cap.REVEAL_ID, Cap.VIEW_AUDIT, Cap.COUNCIL_RUN,
                     Cap.CASE_REPORT, Cap.CASE_VIEW, Cap.CASE_DISPATCH, Cap.CASE_HANDLE, Cap.CASE_VERIFY,
+                    Cap.COBUILD_VIEW, Cap.COBUILD_MANAGE,
                 }
             ),
         ),
@@ -98,14 +105,15 @@ POLICIES: dict[str, RolePolicy] = {
         ),
         RolePolicy(
             Role.UNIT_HANDLER, "unit", (),
-            frozenset({Cap.VIEW, Cap.VIEW_PEOPLE, Cap.REVEAL_PHONE, Cap.CASE_VIEW, Cap.CASE_HANDLE}),
+            frozenset({Cap.VIEW, Cap.VIEW_PEOPLE, Cap.REVEAL_PHONE, Cap.CASE_VIEW, Cap.CASE_HANDLE, Cap.COBUILD_VIEW,
+                       Cap.COBUILD_OFFER}),
         ),
         RolePolicy(
             Role.PARTY_SECRETARY,
             "area",
             ("street", "community", "grid", "compound"),
             frozenset({Cap.VIEW, Cap.VIEW_PEOPLE, Cap.EDIT_PARTY, Cap.REVEAL_PHONE, Cap.VIEW_AUDIT, Cap.CASE_VIEW,
-                       Cap.COUNCIL_RUN}),
+                       Cap.COUNCIL_RUN, Cap.COBUILD_VIEW, Cap.COBUILD_MANAGE}),
         ),
         RolePolicy(Role.STREET_OFFICIAL, "area", ("street",), _OFFICIAL),
         RolePolicy(Role.DISTRICT_OFFICIAL, "area", ("district",), _OFFICIAL),

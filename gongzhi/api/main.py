@@ -15,6 +15,7 @@ from gongzhi.accounts.models import ApiToken
 from gongzhi.cases.api import router as cases_router
 from gongzhi.cases.config_api import router as case_config_router
 from gongzhi.cases.mediation_api import router as mediation_router
+from gongzhi.cobuild.api import router as cobuild_router
 from gongzhi.core.errors import NotFound
 from gongzhi.councils.api import router as councils_router
 from gongzhi.jobs.api import router as jobs_router
@@ -78,6 +79,7 @@ api.add_router("", mediation_router)
 api.add_router("", councils_router)
 api.add_router("", notifications_router)
 api.add_router("", patrol_router)
+api.add_router("", cobuild_router)
 api.add_router("", accounts_router)
 api.add_router("", lookups_router)
 api.add_router("", jobs_router)
