@@ -26,6 +26,7 @@ ENTRIES: list[tuple[Any, Any, str, str | None]] = [
     (_("网格巡查"), _("我的巡查"), "patrol:index", Cap.VIEW_PEOPLE),
     (_("网格巡查"), _("巡查统计"), "patrol:figures", Cap.VIEW_PEOPLE),
     (_("联席会议"), _("议事协商"), "councils:index", Cap.VIEW),
+    (_("共驻共建"), _("共建总览"), "cobuild:index", Cap.COBUILD_VIEW),
     (_("组织体系"), _("区域"), "web:areas", Cap.VIEW),
     (_("组织体系"), _("党组织"), "web:orgs", Cap.VIEW),
     (_("组织体系"), _("驻区单位"), "web:units", Cap.VIEW),
