@@ -78,18 +78,12 @@ def child_setup(rows: int, sheet: str) -> None:
 
 
 def child_worker() -> None:
-    """The django-tasks database worker, as `gongzhi up` starts it; one import may hold more rows than the web
-    form's synchronous limit, so the bench lifts the registry's per-file cap when it is below the bench's size."""
+    """The django-tasks database worker, as `gongzhi up` starts it (the registry's own per-file limit applies)."""
     import django
 
     django.setup()
     from django.core.management import call_command
 
-    from gongzhi.registry import excel
-
-    wanted = int(os.environ.get("BENCH_ROWS", "100000"))
-    if excel.MAX_ROWS <= wanted:
-        excel.MAX_ROWS = wanted + 1
     call_command("jobs_worker", "--no-reload", "--no-startup-delay", "--interval", "0.2", verbosity=0)
 
 
@@ -127,6 +121,10 @@ def _multipart(fields: dict[str, str], name: str, filename: str, content: bytes)
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
+def verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
 def _peak_kb(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -146,7 +144,7 @@ def main() -> None:
         return child_worker()
 
     data_dir = tempfile.mkdtemp(prefix="gongzhi-bench-jobs-")
-    env = {**os.environ, **fresh_database(data_dir, "_jobs"), "BENCH_ROWS": str(args.rows),
+    env = {**os.environ, **fresh_database(data_dir, "_jobs"),
            "GONGZHI_IMPORT_JOB_BYTES": "0"}  # every upload a job, whatever its size
     database = "PostgreSQL" if env.get("GONGZHI_DATABASE_URL") else "SQLite"
     sheet = str(Path(data_dir) / "people.xlsx")
@@ -167,6 +165,7 @@ def main() -> None:
         env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=server_log.open("wb"))
     worker = subprocess.Popen([sys.executable, __file__, "--child", "worker"], env=env, cwd=ROOT)
     logins: list[float] = []
+    idle: list[float] = []
     failures: list[str] = []
     polls: list[float] = []
     stalls: list[str] = []
@@ -179,6 +178,7 @@ def main() -> None:
                 time.sleep(0.2)
         opener, _jar, _t = _session(base, "importer")
         _session(base, "visitor")  # warm up the login path once
+        idle.extend(_session(base, "visitor")[2] for _ in range(3))  # the same login with nothing else running
         page = opener.open(base + "/transfer/").read().decode()
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
         assert token, "no CSRF token on the transfer page"
@@ -241,11 +241,14 @@ def main() -> None:
     print(f"job: {status.get('state')}  created {report.get('created')}  errors {report.get('errors')}")
     if status.get("errors"):
         print("  first errors:", status["errors"][:3])
-    print(f"import as a job: {total_seconds:.1f} s   (target ≤ 60 s)")
+    print(f"import as a job: {total_seconds:.1f} s   (target ≤ 60 s: {verdict(total_seconds <= 60)})")
     print(f"worker peak memory (VmHWM): {peak:.0f} MB")
+    if idle:
+        print(f"login with nothing running: p50 {statistics.median(idle) * 1000:.0f} ms  max {max(idle) * 1000:.0f} ms")
     if logins:
         print(f"logins during the import: {len(logins)}  p50 {statistics.median(logins) * 1000:.0f} ms  "
-              f"max {max(logins) * 1000:.0f} ms   (target ≤ 1000 ms)")
+              f"max {max(logins) * 1000:.0f} ms   (target ≤ 1000 ms: "
+              f"{verdict(max(logins) <= 1 and not failures)})")
     if polls:
         print(f"progress polls: {len(polls)}  p50 {statistics.median(polls) * 1000:.0f} ms  "
               f"max {max(polls) * 1000:.0f} ms  failed {len(stalls)}" + (f"  e.g. {stalls[0]}" if stalls else ""))

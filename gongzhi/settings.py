@@ -133,6 +133,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "transaction_mode": "IMMEDIATE",
         }
     )
+    # SQLite has one writer at a time: a login that writes a session row (and deletes the old one) would queue
+    # behind a long import's chunks for each of them. On SQLite sessions are files in the data folder instead —
+    # shared by every worker on the host, still ended server-side at logout, expired ones removed by
+    # `clearsessions`; PostgreSQL keeps them in the database.
+    SESSION_ENGINE = "django.contrib.sessions.backends.file"
+    SESSION_FILE_PATH = str(DATA_DIR / "sessions")
+    (DATA_DIR / "sessions").mkdir(mode=0o700, parents=True, exist_ok=True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -183,7 +190,8 @@ SESSION_COOKIE_SECURE = envbool("GONGZHI_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 # Each module adds its part of the demo city after the registry's (same transaction, same seed).
-GONGZHI_DEMO_EXTENSIONS = ["gongzhi.cases.demo.load", "gongzhi.councils.demo.load", "gongzhi.patrol.demo.load"]
+GONGZHI_DEMO_EXTENSIONS = ["gongzhi.cases.demo.load", "gongzhi.councils.demo.load", "gongzhi.patrol.demo.load",
+                           "gongzhi.cobuild.demo.load"]
 
 # Bounded pagination everywhere (web lists and the API share these numbers).
 GONGZHI_PAGE_SIZE = 50

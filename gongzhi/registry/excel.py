@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import io
+import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from openpyxl.utils.datetime import from_excel
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from gongzhi.accounts.roles import Cap
-from gongzhi.core import ledger
+from gongzhi.core import audit, ledger
 from gongzhi.core.errors import DomainError, Forbidden, InvalidInput
 from gongzhi.core.masking import mask_id_number, mask_phone
 from gongzhi.core.scope import as_scope, rule_for, scoped
@@ -48,8 +49,11 @@ from .models import (
 )
 from .presenters import personal_numbers, phone_for
 
-# One import is one transaction: beyond this a file holds locks too long and a report becomes unreadable.
-MAX_ROWS = 20_000
+logger = logging.getLogger("gongzhi.registry")
+
+# Rows one file may hold: a whole street's people (a 100,000-row people sheet is checked and written in chunks as a
+# background job, :func:`_import_people`); beyond this a report becomes unreadable and the file should be split.
+MAX_ROWS = 100_000
 # Rows of the template that carry drop-down lists and text formats (a little beyond what one import accepts).
 TEMPLATE_ROWS = MAX_ROWS + 1
 # Columns people add to their own 台账 that carry nothing to import; any other unknown title is refused, because a
@@ -181,7 +185,9 @@ class RowError:
 @dataclass
 class ImportReport:
     kind: str
-    created: int = 0  # rows written; 0 whenever there is an error, because then nothing is kept (dry runs excepted)
+    # rows written; 0 whenever a row has an error, because then nothing is kept (dry runs excepted) — except when a
+    # bulk people import is stopped mid-write by a concurrent change: then what the chunks before it wrote
+    created: int = 0
     updated: int = 0  # existing rows (matched by their key) changed by the file
     unchanged: int = 0  # existing rows the file names without a change
     dry_run: bool = False  # checked and counted, then rolled back: what the import would do
@@ -783,6 +789,10 @@ def import_workbook(*, actor: Any, kind: str, data: bytes, spec: SheetSpec | Non
     nothing written. Rows are checked against the actor's scope one by one: a row outside it is refused with its
     row and column, the others are checked as usual. ``dry_run`` checks and counts everything, then rolls back.
     ``progress(done, total)`` is called every ``PROGRESS_EVERY`` rows and after the last.
+
+    The people sheet (the one that runs to tens of thousands of rows) goes through :func:`_import_people` instead:
+    the same checks and messages, but references looked up a chunk at a time, every row checked before anything is
+    written, and the writes made in bulk, one short transaction per chunk, so that other users are not kept waiting.
     """
     spec = spec or _spec(kind)
     report = ImportReport(kind=kind, dry_run=dry_run)
@@ -799,6 +809,8 @@ def import_workbook(*, actor: Any, kind: str, data: bytes, spec: SheetSpec | Non
         report.errors.append(RowError(0, "", _("文件中没有数据行：请在表头下方填写后再上传")))
         return report
     _check_duplicates(spec, rows)
+    if importer is None and spec is SHEETS["people"]:
+        return _import_people(actor, spec, rows, report, dry_run, progress)
     importer = importer or IMPORTERS[kind]
     failed_keys: dict[str, int] = {}  # the key of a row that failed → its number, to explain references to it
     with transaction.atomic():
@@ -835,6 +847,464 @@ def import_workbook(*, actor: Any, kind: str, data: bytes, spec: SheetSpec | Non
         elif dry_run:
             transaction.set_rollback(True)  # keep the counts, write nothing
     return report
+
+
+# ------------------------------------------------------------------------------------------------ people in bulk
+
+# Rows looked up together, and written together in one short transaction. On SQLite the writer lock is held for
+# one chunk (a fraction of a second), so another user's login or intake waits that long, not for the whole file.
+BULK_CHUNK = 1000
+# A breath between two chunks' transactions on SQLite: a writer waiting in SQLite's busy handler polls for the lock
+# (every 100 ms once it has waited a while), and a loop that commits and begins again at once could keep it waiting
+# chunk after chunk; a pause longer than the poll lets it in after at most one chunk.
+SQLITE_YIELD_SECONDS = 0.1
+PERSON_RELATED = ("area", "party_member__organisation__area", "party_member__work_unit")
+PERSON_FK = ("area", "user", "version")  # checked by the look-ups, not by one query per row in full_clean
+MEMBER_FK = ("person", "organisation", "work_unit", "version")
+
+
+@dataclass
+class _PersonPlan:
+    """What one checked row will write: the person and membership to insert or update, and their audit diffs."""
+
+    row: int
+    outcome: Outcome
+    person: Person
+    person_op: str = ""  # "create", "update" or "" (nothing to write)
+    person_diff: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
+    person_version: int = 0  # the version read at checking time: the write is refused if it moved since
+    member: PartyMember | None = None
+    member_op: str = ""
+    member_diff: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
+    member_version: int = 0
+
+
+def _fields_valid(obj: Model, exclude: Iterable[str]) -> None:
+    """:func:`gongzhi.core.writes.validate` without its per-row queries: the field checks (lengths, choices, types)
+    only. Foreign keys come from the look-ups and uniqueness is the look-ups' job (an ID number on record finds its
+    person, one repeated in the file is refused by :func:`_check_duplicates`)."""
+    from django.core.exceptions import ValidationError
+
+    try:
+        obj.clean_fields(exclude=list(exclude))
+    except ValidationError as exc:
+        fields = dict(exc.message_dict.items())
+        name, messages = next(iter(fields.items()))
+        raise InvalidInput(f"{name}: {messages[0]}", fields) from None
+
+
+def _set_fields(obj: Model, changes: dict[str, Any], allowed: Iterable[str],
+                exclude: Iterable[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """:func:`gongzhi.core.writes.apply_changes` up to the write: the changes set on ``obj`` and checked, and the
+    audit diff (personal numbers masked). The write itself is the chunk's bulk update."""
+    unknown = set(changes) - set(allowed)
+    if unknown:
+        name = sorted(unknown)[0]
+        raise InvalidInput.on(name, _("不可修改的字段：{name}").format(name=name))
+    names = sorted(changes)
+    before = audit.snapshot(obj, names)
+    for name, value in changes.items():
+        setattr(obj, name, value)
+    _fields_valid(obj, exclude)
+    return audit.diff(before, audit.snapshot(obj, names))
+
+
+class _PeopleLookups:
+    """The references of one chunk of people rows, each kind fetched with one query: areas by code, units by credit
+    code, party organisations by name (these three kept for the whole file: they repeat), and the existing persons
+    by ID number and by name and area code (per chunk). The rules are those of the row-by-row importer above."""
+
+    def __init__(self, actor: Any) -> None:
+        self.actor = actor
+        self.scope = None if actor is None else as_scope(actor)
+        self.areas: dict[str, Area | None] = {}
+        self.units: dict[str, MemberUnit | None] = {}
+        self.orgs: dict[str, list[PartyOrganisation]] = {}
+        self.by_number: dict[str, Person] = {}
+        self.by_place: dict[tuple[str, str], list[Person]] = {}
+        self.claimed: dict[int, int] = {}  # existing person → the row that names it
+        self.new_nameless: dict[tuple[str, str], int] = {}  # (name, area code) of a new person without ID → row
+
+    def sees(self, model: type[Model], area_path: str) -> bool:
+        return self.scope is None or self.scope.can(rule_for(model).cap, area_path=area_path)
+
+    def require(self, cap: str, area_path: str) -> None:
+        from gongzhi.core.permissions import require
+
+        require(self.scope, cap, area_path=area_path)
+
+    def load(self, rows: list[_Row]) -> None:
+        values = [r.values for r in rows if not r.errors]
+        codes = {v["area"] for v in values if v["area"]} - set(self.areas)
+        if codes:
+            found = {a.code: a for a in Area.objects.filter(code__in=codes)}
+            self.areas.update({code: found.get(code) for code in codes})
+        units = {v["work_unit"].upper() for v in values if v.get("work_unit")} - set(self.units)
+        if units:
+            found_units = {u.credit_code: u for u in MemberUnit.objects.filter(credit_code__in=units)}
+            self.units.update({code: found_units.get(code) for code in units})
+        names = {v["organisation"] for v in values if v.get("organisation")} - set(self.orgs)
+        if names:
+            self.orgs.update({name: [] for name in names})
+            for org in _visible(self.actor, PartyOrganisation).filter(name__in=names).select_related(
+                    "area").order_by("pk"):
+                self.orgs[org.name].append(org)
+        numbers = {_normalized(normalize_id_number, v["id_number"], "id_number") for v in values
+                   if v["id_number"] and not isinstance(v["id_number"], Masked)}
+        self.by_number = {str(p.id_number): p for p in Person.objects.select_related(*PERSON_RELATED).filter(
+            id_number__in=numbers)} if numbers else {}
+        # Rows without a number on record are found by name and area code (among people without an ID number, or
+        # whose number a masked cell masks).
+        place = [v for v in values if not v["id_number"] or isinstance(v["id_number"], Masked)
+                 or _normalized(normalize_id_number, v["id_number"], "id_number") not in self.by_number]
+        self.by_place = {}
+        if place:
+            people = Person.objects.select_related(*PERSON_RELATED).filter(
+                name__in={v["name"] for v in place}, area__code__in={v["area"] for v in place})
+            for p in people.order_by("pk"):
+                self.by_place.setdefault((p.name, p.area.code), []).append(p)
+
+    def area(self, code: str, field_name: str) -> Area:
+        if code not in self.areas:
+            self.areas[code] = Area.objects.filter(code=code).first()
+        area = self.areas[code]
+        if area is None or not self.sees(Area, area.path):
+            raise InvalidInput.on(field_name, _("找不到代码为 {code} 的区域，或该区域不在您的权限范围内").format(
+                code=code))
+        return area
+
+    def unit(self, code: str, field_name: str) -> MemberUnit:
+        code = code.upper()
+        if code not in self.units:
+            self.units[code] = MemberUnit.objects.filter(credit_code=code).first()
+        unit = self.units[code]
+        if unit is None:
+            raise InvalidInput.on(field_name, _("找不到统一社会信用代码为 {code} 的单位（须先导入或登记该单位）")
+                                  .format(code=code))
+        return unit
+
+    def member_org(self, name: str, area: Area) -> PartyOrganisation:
+        """As :func:`_member_org`: unique among the organisations the actor sees, or else among those on the
+        person's own area and above."""
+        found = self.orgs.get(name)
+        if found is None:
+            found = self.orgs[name] = list(_visible(self.actor, PartyOrganisation).filter(name=name).select_related(
+                "area").order_by("pk"))
+        if len(found) == 1:
+            return found[0]
+        if not found:
+            raise InvalidInput.on("organisation", _("找不到党组织：{name}，或该党组织不在您的权限范围内").format(
+                name=name))
+        ancestors = set(_ancestor_paths(area))
+        near = [o for o in found if o.area.path in ancestors]
+        if len(near) == 1:
+            return near[0]
+        where = "、".join(f"{o.area.name}（{o.area.code}）" for o in found[:5])
+        raise InvalidInput.on("organisation", _("有多个名为 {name} 的党组织：{where}，请改用唯一的名称").format(
+            name=name, where=where))
+
+    def person_of_row(self, v: dict[str, Any]) -> Person | None:
+        """As :func:`_person_of_row`, from the chunk's look-ups."""
+        number = v["id_number"]
+        same_place = self.by_place.get((v["name"], v["area"]), [])
+        if isinstance(number, Masked):
+            head, tail = number.split("*")[0], number.rsplit("*")[-1]
+            found = [p for p in same_place if p.id_number and p.id_number.startswith(head)
+                     and p.id_number.endswith(tail) and mask_id_number(p.id_number) == number
+                     and self.sees(Person, p.area.path)]
+            if not found:
+                raise InvalidInput.on("id_number", _(
+                    "找不到与该脱敏身份证号相符的人员（按姓名、区域代码和号码可见部分查找）：新登记的人员请填写完整号码"))
+            if len(found) > 1:
+                raise InvalidInput.on("id_number", _(
+                    "有多位同名、同区域的人员与该脱敏身份证号相符，无法确定是哪一位：请填写完整号码"))
+            return found[0]
+        if number:
+            by_number = self.by_number.get(_normalized(normalize_id_number, number, "id_number"))
+            if by_number is not None:
+                if not self.sees(Person, by_number.area.path):
+                    raise InvalidInput.on("id_number", _("该身份证号的人员已登记在您的权限范围以外"))
+                return by_number
+        found = [p for p in same_place if p.id_number is None and self.sees(Person, p.area.path)]
+        if len(found) > 1:
+            raise InvalidInput.on("name", _("区域 {code} 有多位名为 {name} 且未登记身份证号的人员，无法确定是哪一位："
+                                            "请填写身份证号").format(code=v["area"], name=v["name"]))
+        return found[0] if found else None
+
+
+def _plan_person(lk: _PeopleLookups, row: _Row) -> _PersonPlan:
+    """:func:`_import_person` without writing: the same checks, in the same order, with the same messages, through
+    the look-ups; the registry's rules (``services._clean_person_fields``, ``services._person_area``, the
+    capabilities ``person_create``/``person_update``/``party_member_*`` require) applied here, their writes done in
+    bulk by :func:`_write_people`."""
+    v = row.values
+    given = [f for f in MEMBER_FIELDS[1:] if v.get(f)]
+    if given and not v.get("organisation"):
+        raise InvalidInput.on(given[0], _("填写党员信息时须填写党组织关系"))
+    person = lk.person_of_row(v)
+    member: PartyMember | None = None
+    if person is None:
+        area = lk.area(v["area"], "area")
+        phone, id_number = _full(v, "phone"), _full(v, "id_number") or None
+        lk.require(Cap.EDIT_PEOPLE, area.path)
+        services._person_area(area)
+        values = services._clean_person_fields({"name": v["name"], "phone": phone, "id_number": id_number,
+                                                "gender": "", "birth_year": None})
+        person = Person(area=area, is_vulnerable=v["is_vulnerable"], user=None, **values)
+        _fields_valid(person, PERSON_FK)
+        if person.id_number is None and (earlier := lk.new_nameless.get((person.name, area.code))):
+            raise InvalidInput.on("name", _("与第 {row} 行同名、同区域且都没有身份证号，无法区分是否为同一人："
+                                            "请填写身份证号").format(row=earlier))
+        plan = _PersonPlan(row.number, Outcome.CREATED, person, person_op="create")
+    else:
+        if person.pk in lk.claimed:
+            raise InvalidInput.on("id_number" if v["id_number"] else "name", _(
+                "与第 {row} 行是同一人（按身份证号或姓名和区域代码对应）：同一人在一个文件中只能出现一次").format(
+                row=lk.claimed[person.pk]))
+        member = getattr(person, "party_member", None)  # fetched with the person: None when not a member
+        plan = _PersonPlan(row.number, Outcome.UNCHANGED, person, person_version=person.version)
+        changes = _person_changes_from(lk, person, v)
+        if changes:
+            lk.require(Cap.EDIT_PEOPLE, person.area.path)
+            changes = services._clean_person_fields(changes)
+            if "area" in changes:
+                lk.require(Cap.EDIT_PEOPLE, changes["area"].path)
+                services._person_area(changes["area"])
+            plan.person_diff = _set_fields(person, changes, services.PERSON_FIELDS, PERSON_FK)
+            if plan.person_diff[1]:
+                plan.person_op, plan.outcome = "update", Outcome.UPDATED
+    if _given(v, "organisation") and not v["organisation"] and member is not None:
+        raise InvalidInput.on("organisation", _("导入不能撤销党员登记：{name} 的组织关系在 {org}，请在党员页面办理")
+                              .format(name=person.name, org=member.organisation.name))
+    if _given(v, "organisation") and v["organisation"]:
+        _plan_member(lk, plan, member, v)
+    if plan.person_op == "create" and person.id_number is None:
+        lk.new_nameless[(person.name, person.area.code)] = row.number
+    elif plan.person_op != "create":
+        lk.claimed[person.pk] = row.number
+    return plan
+
+
+def _person_changes_from(lk: _PeopleLookups, person: Person, v: dict[str, Any]) -> dict[str, Any]:
+    """As :func:`_person_changes`, with the area from the look-ups."""
+    wanted: dict[str, Any] = {"name": v["name"]}
+    if v["area"] != person.area.code:
+        wanted["area"] = lk.area(v["area"], "area")
+    phone = v["phone"]
+    if _given(v, "phone") and not _kept(person.phone, phone, mask_phone, "phone"):
+        wanted["phone"] = _normalized(normalize_phone, phone, "phone") if phone else ""
+    number = v["id_number"]
+    if _given(v, "id_number") and number and not _kept(person.id_number, number, mask_id_number, "id_number"):
+        wanted["id_number"] = _normalized(normalize_id_number, number, "id_number")
+    if _given(v, "is_vulnerable"):
+        wanted["is_vulnerable"] = v["is_vulnerable"]
+    return _changes(person, wanted)
+
+
+def _plan_member(lk: _PeopleLookups, plan: _PersonPlan, member: PartyMember | None, v: dict[str, Any]) -> None:
+    person = plan.person
+    if member is not None and member.organisation.name == v["organisation"]:
+        organisation = member.organisation
+    else:
+        organisation = lk.member_org(v["organisation"], person.area)
+    if member is not None and member.work_unit is not None and member.work_unit.credit_code == v["work_unit"].upper():
+        work_unit: MemberUnit | None = member.work_unit
+    else:
+        work_unit = lk.unit(v["work_unit"], "work_unit") if v["work_unit"] else None
+    fields: dict[str, Any] = {"organisation": organisation, "status": v["status"] or MemberStatus.FULL,
+                              "joined_on": v["joined_on"], "work_unit": work_unit, "is_mobile": v["is_mobile"],
+                              "outflow_place": v["outflow_place"], "inflow_place": v["inflow_place"]}
+    try:
+        if member is None:  # services.party_member_register
+            lk.require(Cap.EDIT_PARTY, organisation.area.path)
+            if fields["is_mobile"] and not (fields["outflow_place"] or fields["inflow_place"]):
+                raise InvalidInput.on("outflow_place", _("流动党员须填写流出地或流入地"))
+            plan.member = PartyMember(person=person, in_service=work_unit is not None, needs_home_study=False,
+                                      **{**fields, "outflow_place": fields["outflow_place"].strip(),
+                                         "inflow_place": fields["inflow_place"].strip()})
+            _fields_valid(plan.member, MEMBER_FK)
+            plan.member_op = "create"
+            plan.outcome = Outcome.CREATED if plan.person_op == "create" else Outcome.UPDATED
+            return
+        changes = _changes(member, {k: value for k, value in fields.items() if _given(v, k)})
+        if changes.get("work_unit") is not None and not member.in_service:
+            changes["in_service"] = True  # a member with a work unit is in service (as at registration)
+        if not changes:
+            return
+        # services.party_member_update
+        lk.require(Cap.EDIT_PARTY, member.organisation.area.path)
+        if "organisation" in changes:
+            lk.require(Cap.EDIT_PARTY, changes["organisation"].area.path)
+        for place in ("outflow_place", "inflow_place"):
+            if place in changes:
+                changes[place] = (changes[place] or "").strip()
+        is_mobile = changes.get("is_mobile", member.is_mobile)
+        if is_mobile and not (changes.get("outflow_place", member.outflow_place)
+                              or changes.get("inflow_place", member.inflow_place)):
+            raise InvalidInput.on("outflow_place", _("流动党员须填写流出地或流入地"))
+        if changes.get("work_unit") is not None and not changes.get("in_service", member.in_service):
+            raise InvalidInput.on("in_service", _("填写了工作单位的党员须为在职党员"))
+        version = member.version
+        diff = _set_fields(member, changes, services.MEMBER_FIELDS, MEMBER_FK)
+        if diff[1]:
+            plan.member, plan.member_op, plan.member_diff, plan.member_version = member, "update", diff, version
+            plan.outcome = Outcome.UPDATED
+    except Forbidden as exc:
+        # Registering members needs a party role on the organisation's area, not on the person's.
+        raise Forbidden(exc.message, {"organisation": [exc.message]}) from None
+
+
+def _bump_versions(model: type[Model], plans: list[tuple[Model, int]], fields: set[str]) -> None:
+    """The chunk's updates of one model, as :func:`gongzhi.core.writes.apply_changes` makes them one by one: only
+    if the version is still the one read when the row was checked (else :class:`Conflict`, nothing of the chunk
+    kept), and stepped by one. The rows are locked on PostgreSQL; SQLite's transaction holds the write lock."""
+    from django.db import connection
+
+    from gongzhi.core.writes import stale
+
+    if not plans:
+        return
+    qs = model._base_manager.filter(pk__in=[obj.pk for obj, _v in plans])
+    if connection.features.has_select_for_update:
+        qs = qs.select_for_update()
+    current = dict(qs.values_list("pk", "version"))
+    if any(current.get(obj.pk) != version for obj, version in plans):
+        raise stale(_("导入期间有人修改了其中的记录，请重新导入"))
+    for obj, version in plans:
+        obj.version = version + 1  # type: ignore[attr-defined]
+    model._base_manager.bulk_update([obj for obj, _v in plans], sorted(fields | {"version"}), batch_size=250)
+
+
+def _write_people(actor: Any, plans: list[_PersonPlan]) -> None:
+    """One chunk, in one transaction: new persons and members inserted in bulk, changed ones updated in bulk with
+    their version checked and stepped, one audit entry per created or changed record (as the actions write them).
+    The entries are built before the transaction (only the new rows' ids are filled in inside it): on SQLite the
+    writer lock is held for the INSERTs and UPDATEs alone."""
+    reason = _(IMPORT_REASON)
+    entries: list[tuple[Model, Any]] = []  # (record, its pending entry), in the order the actions would write them
+    for p in plans:
+        if p.person_op == "create":
+            entries.append((p.person, audit.pending(actor=actor, action="registry.person.create", obj=p.person,
+                                                    after=audit.snapshot(p.person, services.PERSON_FIELDS))))
+        elif p.person_op == "update":
+            entries.append((p.person, audit.pending(actor=actor, action="registry.person.update", obj=p.person,
+                                                    before=p.person_diff[0], after=p.person_diff[1],
+                                                    reason=reason)))
+        if p.member is not None and p.member_op == "create":
+            entries.append((p.member, audit.pending(actor=actor, action="registry.party_member.create",
+                                                    obj=p.member,
+                                                    after=audit.snapshot(p.member, services.MEMBER_FIELDS))))
+        elif p.member is not None and p.member_op == "update":
+            entries.append((p.member, audit.pending(actor=actor, action="registry.party_member.update",
+                                                    obj=p.member, before=p.member_diff[0], after=p.member_diff[1],
+                                                    reason=reason)))
+    with transaction.atomic():
+        Person.objects.bulk_create([p.person for p in plans if p.person_op == "create"], batch_size=250)
+        _bump_versions(Person, [(p.person, p.person_version) for p in plans if p.person_op == "update"],
+                       {name for p in plans if p.person_op == "update" for name in p.person_diff[1]})
+        PartyMember.objects.bulk_create([p.member for p in plans if p.member is not None and p.member_op == "create"],
+                                        batch_size=250)
+        _bump_versions(PartyMember, [(p.member, p.member_version) for p in plans
+                                     if p.member is not None and p.member_op == "update"],
+                       {name for p in plans if p.member_op == "update" for name in p.member_diff[1]})
+        for obj, entry in entries:
+            entry.object_id = str(obj.pk)  # new rows have their ids now
+        audit.record_many(entry for _obj, entry in entries)
+
+
+class _Progress:
+    """``progress(done, total)`` every ``PROGRESS_EVERY`` rows and once at the end, as the row-by-row import calls
+    it, for work done a chunk at a time (every mark a chunk passes is reported, in order)."""
+
+    def __init__(self, progress: Callable[[int, int], None] | None, total: int) -> None:
+        self.progress, self.total, self.last = progress, total, 0
+
+    def at(self, done: int) -> None:
+        if self.progress is None:
+            return
+        done = min(done, self.total)
+        for mark in range(self.last - self.last % PROGRESS_EVERY + PROGRESS_EVERY, done + 1, PROGRESS_EVERY):
+            self.progress(mark, self.total)
+            self.last = mark
+        if done == self.total and self.last < self.total:
+            self.progress(self.total, self.total)
+            self.last = self.total
+
+
+def _import_people(actor: Any, spec: SheetSpec, rows: list[_Row], report: ImportReport, dry_run: bool,
+                   progress: Callable[[int, int], None] | None) -> ImportReport:
+    """The people sheet in bulk (tens of thousands of rows): every row checked first, chunk by chunk, with a
+    constant number of read-only queries per chunk and no write; then, only if no row has an error, the rows are
+    written chunk by chunk, each chunk in its own short transaction.
+
+    A row error therefore still means nothing is written (the file is all or nothing for everything the checks can
+    see). What the checks cannot see — someone changing one of the file's persons between the check and the write
+    (the version moved), or registering the same ID number meanwhile — stops the import at that chunk: the chunks
+    before it are kept (and audited), the report names the chunk's rows and says how many were written, and the
+    same file imported again completes the rest (the rows already written come back as unchanged).
+    """
+    total = len(rows)
+    # The progress bar covers checking and writing: checking is its first half when the rows are to be written.
+    share = 1 if dry_run else 2
+    meter = _Progress(progress, total)
+    lk = _PeopleLookups(actor)
+    plans: list[_PersonPlan] = []
+    for start in range(0, total, BULK_CHUNK):
+        chunk = rows[start:start + BULK_CHUNK]
+        lk.load(chunk)
+        for row in chunk:
+            if not row.errors:
+                try:
+                    plans.append(_plan_person(lk, row))
+                except DomainError as exc:
+                    row.errors.extend(_row_errors(spec, row, exc, {}))
+            if row.errors:
+                report.errors.extend(row.errors)
+            row.values = {}  # checked: only the plan is kept (memory of a 100k-row file)
+        meter.at((start + len(chunk)) // share)
+    lk.by_number, lk.by_place = {}, {}
+    for plan in plans:
+        if plan.outcome is Outcome.UPDATED:
+            report.updated += 1
+        elif plan.outcome is Outcome.UNCHANGED:
+            report.unchanged += 1
+        else:
+            report.created += 1
+    if report.errors or dry_run:
+        if report.errors and not dry_run:  # nothing was written; a dry run still says what the good rows would do
+            report.created = report.updated = report.unchanged = 0
+        meter.at(total)
+        return report
+    _write_chunks(actor, plans, report, meter)
+    return report
+
+
+def _write_chunks(actor: Any, plans: list[_PersonPlan], report: ImportReport, meter: _Progress) -> None:
+    import time
+
+    from django.db import connection
+
+    writes = [p for p in plans if p.person_op or p.member_op]
+    written = {Outcome.CREATED: 0, Outcome.UPDATED: 0}
+    for start in range(0, len(writes), BULK_CHUNK):
+        chunk = writes[start:start + BULK_CHUNK]
+        try:
+            _write_people(actor, chunk)
+        except (DatabaseError, DomainError) as exc:
+            logger.warning("people import stopped at row %s: %s", chunk[0].row, exc)
+            report.created, report.updated = written[Outcome.CREATED], written[Outcome.UPDATED]
+            report.unchanged = len(plans) - len(writes)
+            report.errors.append(RowError(chunk[0].row, "", _(
+                "第 {first}–{last} 行写入时与他人同时进行的修改冲突，这些行及其后的行未写入；此前已写入 {done} 行。"
+                "请重新导入同一文件：已写入的行将显示为无变化，其余的行会补上").format(
+                first=chunk[0].row, last=chunk[-1].row, done=written[Outcome.CREATED] + written[Outcome.UPDATED])))
+            return
+        for p in chunk:
+            written[p.outcome] = written.get(p.outcome, 0) + 1
+        meter.at((meter.total + meter.total * (start + len(chunk)) // len(writes)) // 2)
+        if connection.vendor == "sqlite" and start + BULK_CHUNK < len(writes):
+            time.sleep(SQLITE_YIELD_SECONDS)
+    meter.at(meter.total)
 
 
 def _read_rows(spec: SheetSpec, data: bytes) -> list[_Row]:
