@@ -226,6 +226,22 @@ def test_a_retried_case_intake_with_the_same_key_returns_the_first_case(cast: Ca
     assert Case.objects.filter(title="路灯不亮").count() == 3
 
 
+def test_keys_are_forgotten_after_a_day_by_the_deadline_jobs(cast: Cast) -> None:
+    import datetime as dt
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    bob = api(cast.bob)
+    first = _case_post(bob, cast, "old-key")
+    IdempotencyKey.objects.filter(key="old-key").update(created_at=timezone.now() - dt.timedelta(hours=25))
+    _case_post(bob, cast, "fresh-key")
+    call_command("case_jobs", stdout=io.StringIO())
+    assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["fresh-key"]
+    again = _case_post(bob, cast, "old-key")  # a day later the same key is a new request
+    assert again.status_code == 201 and again.json()["id"] != first.json()["id"]
+
+
 def test_a_failed_intake_keeps_no_key_so_the_retry_runs(cast: Cast) -> None:
     bob = api(cast.bob)
     bad = bob.post("/api/v1/cases", json.dumps({"title": "x", "description": "y", "area_id": cast.building.pk,

@@ -9,6 +9,7 @@ runs again. A key is bound to its user, its endpoint and its request body.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 from collections.abc import Callable
@@ -18,12 +19,16 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.http.request import RawPostDataException
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .errors import Conflict, InvalidInput
 from .models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
+# How long a key is remembered: long enough for any client's retries (the IETF draft's examples use 24 hours), short
+# enough that the table stays small; the deadline jobs forget older keys.
+KEEP = dt.timedelta(hours=24)
 KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces, as the IETF draft's examples
 
 
@@ -74,3 +79,10 @@ def once(*, request: HttpRequest, user: Any, endpoint: str, key: str | None,
         row.status, row.content_type, row.body = response.status, response.content_type, response.body
         row.save(update_fields=["status", "content_type", "body"])
     return response, False
+
+
+def forget_expired(now: dt.datetime | None = None) -> int:
+    """Delete keys older than :data:`KEEP`; a retry after that is a new request. Returns how many went."""
+    cutoff = (now or timezone.now()) - KEEP
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
