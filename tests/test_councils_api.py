@@ -210,7 +210,7 @@ def test_kinds_are_listed_to_all_and_kept_by_the_system_administrator(cast: Cast
     assert dup.status_code == 400 and "name" in dup.json()["error"]["fields"]  # names are unique too
     assert alice.patch("/council-kinds/homeland", {"active": False}).status_code == 403
     patched = admin.patch("/council-kinds/homeland", {"name": "小区议事会", "active": False})
-    assert patched.json() == {"code": "homeland", "name": "小区议事会", "order": 50, "active": False}
+    assert patched.json() == {"code": "homeland", "name": "小区议事会", "order": 50, "active": False, "version": 2}
     assert admin.patch("/council-kinds/nothing", {"active": False}).status_code == 404
     codes = [k["code"] for k in alice.get("/council-kinds").json()]
     assert "homeland" not in codes and codes[-2:] == ["other", "neighbourhood"]  # by order: 60, 65

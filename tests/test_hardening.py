@@ -399,3 +399,45 @@ def test_dates_far_out_of_range_are_a_400_naming_the_field(cast: Cast) -> None:
     for name, value in (("start_date", "9999-12-31T00:00:00Z"), ("end_date", "0001-01-01T00:00:00Z")):
         r = client.get(f"/open311/v2/requests.json?{name}={value}")
         assert r.status_code == 400 and name in r.json()[0]["description"]
+
+
+# ------------------------------------------------------------------------------------------ 7. versions everywhere
+
+
+def test_patrol_plans_mediation_teams_and_council_kinds_refuse_stale_edits(cast: Cast) -> None:
+    """Every editable record carries a version: an edit made from an older copy is a 409 naming ``version``, the
+    current one goes through and steps the version (API), and the edit forms carry the version they were filled
+    from (web)."""
+    from gongzhi.cases import services as cases
+    from gongzhi.councils.models import CouncilKind
+    from gongzhi.patrol import services as patrol
+
+    plan = patrol.plan_create(actor=None, area=cast.grid1, name="每天常态巡访", frequency="daily",
+                              checklist=["消防通道"])
+    team = cases.mediation_team_create(actor=None, area=cast.street, name="新华街道物业纠纷调解分中心",
+                                       kind="property")
+    kind = CouncilKind.objects.get(code="other") if CouncilKind.objects.filter(code="other").exists() \
+        else CouncilKind.objects.order_by("pk").first()
+    assert kind is not None
+    edits = [
+        (api(cast.alice).put, f"/api/v1/patrol/plans/{plan.pk}", {"name": "每日巡访", "checklist": ["消防通道"]}),
+        (api(cast.stan).patch, f"/api/v1/mediation-teams/{team.pk}", {"name": "新华街道物业纠纷调解中心"}),
+        (api(cast.admin).patch, f"/api/v1/council-kinds/{kind.code}", {"name": "其他议事组织（新）"}),
+    ]
+    for send, url, body in edits:
+        ok = send(url, json.dumps({**body, "version": 1}), content_type="application/json")
+        assert ok.status_code == 200 and ok.json()["version"] == 2, (url, ok.content)
+        stale = send(url, json.dumps({**body, "version": 1}), content_type="application/json")
+        assert stale.status_code == 409 and "version" in stale.json()["error"]["fields"], url
+    plan.refresh_from_db()
+    team.refresh_from_db()
+    kind.refresh_from_db()
+    assert (plan.name, plan.version, team.version, kind.version) == ("每日巡访", 2, 2, 2)
+    page = web(cast.alice).get(f"/patrol/plans/{plan.pk}/edit/").content.decode()
+    assert 'name="version" value="2"' in page
+    stale_form = web(cast.alice).post(f"/patrol/plans/{plan.pk}/edit/", {
+        "name": "改名", "checklist": "消防通道", "patroller": "", "reason": "", "version": "1"})
+    assert stale_form.status_code == 200 and "刷新" in stale_form.content.decode()
+    plan.refresh_from_db()
+    assert plan.name == "每日巡访"
+    assert 'value="2"' in web(cast.stan).get(f"/cases/mediation/teams/{team.pk}/edit/").content.decode()

@@ -1,6 +1,6 @@
-"""Every public function of a module's ``services.py`` is reachable by a person or a program: some page, API
-endpoint, command, job or template — not only tests or the demo loader — calls it, directly or through another
-service. A service nobody calls is a capability nobody can use."""
+"""Every public function of a module's ``services.py`` (or of its ``services/`` package) is reachable by a person
+or a program: some page, API endpoint, command, job or template — not only tests or the demo loaders — calls it,
+directly or through another service. A service nobody calls is a capability nobody can use."""
 
 from __future__ import annotations
 
@@ -13,19 +13,21 @@ ROOT = Path(__file__).resolve().parents[1] / "gongzhi"
 
 def _service_functions() -> dict[str, tuple[str, str]]:
     found: dict[str, tuple[str, str]] = {}
-    for path in sorted(ROOT.rglob("services.py")):
+    for path in sorted([*ROOT.rglob("services.py"), *ROOT.rglob("services/*.py")]):
         source = path.read_text(encoding="utf-8")
         for node in ast.parse(source).body:
             # Private helpers take part in the chain (a page calls _helper, which calls a service); only public
             # functions are reported.
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                found[f"{path.parent.name}.{node.name}"] = (node.name, ast.get_source_segment(source, node) or "")
+                found[f"{path.parent.name}.{path.stem}.{node.name}"] = (node.name,
+                                                                         ast.get_source_segment(source, node) or "")
     return found
 
 
 def _callers_text() -> str:
     files = [p for p in [*ROOT.rglob("*.py"), *ROOT.rglob("*.html")]
-             if p.name not in ("services.py", "demo.py") and "migrations" not in p.parts]
+             if p.name != "services.py" and p.parent.name != "services" and not p.name.startswith("demo")
+             and "migrations" not in p.parts]
     return "\n".join(p.read_text(encoding="utf-8", errors="ignore") for p in files)
 
 

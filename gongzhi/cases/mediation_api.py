@@ -42,6 +42,7 @@ class TeamPatch(Schema):
     phone: str | None = Field(None, max_length=20)
     active: bool | None = Field(None, description="停用后不再接收新的纠纷")
     reason: str = Field("", max_length=200)
+    version: int | None = Field(None, ge=1, description="读取时的版本号；已被他人修改时返回 409")
 
 
 class TeamMemberIn(Schema):
@@ -84,7 +85,7 @@ def _team_out(team: MediationTeam, *, member_count: int | None = None) -> dict[s
     out: dict[str, Any] = {
         "id": team.pk, "name": team.name, "kind": team.kind, "kind_label": team.get_kind_display(),
         "area": {"id": team.area_id, "name": team.area.name}, "place": team.place, "phone": team.phone,
-        "active": team.active, "created_on": team.created_on,
+        "active": team.active, "created_on": team.created_on, "version": team.version,
     }
     if member_count is not None:
         out["member_count"] = member_count
@@ -176,9 +177,10 @@ def get_team(request: HttpRequest, team_id: int) -> dict[str, Any]:
 def update_team(request: HttpRequest, team_id: int, payload: TeamPatch) -> dict[str, Any]:
     user = user_of(request)
     team = _team(user, team_id)
-    changes = payload.dict(exclude_unset=True, exclude={"reason"})
+    changes = payload.dict(exclude_unset=True, exclude={"reason", "version"})
     changes = {k: v for k, v in changes.items() if v is not None}
-    services.mediation_team_update(actor=user, team=team, changes=changes, reason=payload.reason)
+    services.mediation_team_update(actor=user, team=team, changes=changes, reason=payload.reason,
+                                   expected_version=payload.version)
     return _team_out(_team(user, team_id))
 
 

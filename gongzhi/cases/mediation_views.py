@@ -22,7 +22,7 @@ from gongzhi.core.errors import DomainError, InvalidInput, NotFound
 from gongzhi.core.models import AuditEntry
 from gongzhi.core.scope import get_scoped, scope_of, scoped
 from gongzhi.registry.models import Area, AreaKind, Person
-from gongzhi.web.forms import area_label, lookup_url, set_choices
+from gongzhi.web.forms import area_label, lookup_url, set_choices, version_field
 from gongzhi.web.pages import attempt as _attempt
 from gongzhi.web.pages import form_errors, not_found_as_404
 
@@ -81,6 +81,7 @@ class TeamForm(forms.Form):
     phone = forms.CharField(label=gettext_lazy("联系电话（可不填）"), max_length=20, required=False)
     active = forms.BooleanField(label=gettext_lazy("启用（停用后不再接收新的纠纷）"), required=False, initial=True)
     reason = forms.CharField(label=gettext_lazy("变更原因（可不填）"), max_length=200, required=False)
+    version = version_field()
 
 
 class MemberForm(forms.Form):
@@ -171,14 +172,15 @@ def team_edit(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     form = TeamForm(request.POST or None, initial={"name": team.name, "kind": team.kind, "area": team.area_id,
                                                    "place": team.place, "phone": team.phone,
-                                                   "active": team.active})
+                                                   "active": team.active, "version": team.version})
     form.fields["area"].disabled = True
     set_choices(form.fields["area"], [(team.area_id, area_label(team.area))])
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         changes = {k: d[k] for k in ("name", "kind", "place", "phone", "active")}
         if _attempt(form, lambda: services.mediation_team_update(actor=request.user, team=team, changes=changes,
-                                                                 reason=d["reason"])) is not None:
+                                                                 reason=d["reason"],
+                                                                 expected_version=d["version"])) is not None:
             messages.success(request, _("已保存"))
             return redirect("cases:mediation_team", pk=team.pk)
     return render(request, "web/form.html", {"form": form, "title": _("编辑调解组织：{name}").format(name=team.name),

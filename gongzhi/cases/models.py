@@ -481,6 +481,7 @@ class MediationTeam(models.Model):
     place = models.CharField(_("调解场所"), max_length=100, blank=True)
     phone = models.CharField(_("联系电话"), max_length=20, blank=True)  # the team's duty line, not a person's
     active = models.BooleanField(_("启用"), default=True)
+    version = models.PositiveIntegerField(_("版本"), default=1, editable=False)  # optimistic lock (409 on a stale edit)
     created_on = models.DateField(_("成立日期"), default=timezone.localdate)
 
     class Meta:

@@ -1118,7 +1118,7 @@ def mediation_team_create(*, actor: Any, area: Area, name: str, kind: str, place
 
 @transaction.atomic
 def mediation_team_update(*, actor: Any, team: MediationTeam, changes: dict[str, Any],
-                          reason: str = "") -> MediationTeam:
+                          reason: str = "", expected_version: int | None = None) -> MediationTeam:
     """Rename a team, change its kind, place or phone, retire it (``active=False``: no new disputes) or bring it
     back. Its area stays: the disputes it took are of that area."""
     path = _team_path(team)
@@ -1146,7 +1146,7 @@ def mediation_team_update(*, actor: Any, team: MediationTeam, changes: dict[str,
         raise InvalidInput.on("reason", _("原因不能超过200个字"))
     return apply_changes(actor=actor, obj=team, changes=changes, allowed=allowed,
                          action="cases.mediation_team.update", reason=(reason or "").strip(),
-                         exclude_validation=["area"])
+                         exclude_validation=["area"], expected_version=expected_version)
 
 
 @transaction.atomic

@@ -85,6 +85,7 @@ class KindPatch(Schema):
     name: str | None = Field(None, min_length=1, max_length=50)
     order: int | None = Field(None, ge=0, le=9999)
     active: bool | None = None
+    version: int | None = Field(None, ge=1, description="读取时的版本号；已被他人修改时返回 409")
 
 
 # ------------------------------------------------------------------------------------------ output
@@ -95,7 +96,8 @@ def _ref(obj: Any) -> dict[str, Any] | None:
 
 
 def _kind_out(kind: CouncilKind) -> dict[str, Any]:
-    return {"code": kind.code, "name": kind.name, "order": kind.order, "active": kind.active}
+    return {"code": kind.code, "name": kind.name, "order": kind.order, "active": kind.active,
+            "version": kind.version}
 
 
 def _council_out(council: Council, today: dt.date) -> dict[str, Any]:
@@ -393,5 +395,6 @@ def update_kind(request: HttpRequest, code: str, payload: KindPatch) -> dict[str
     kind = CouncilKind.objects.filter(code=code[:20]).first()
     if kind is None:
         raise NotFound("未找到")
-    changes = payload.dict(exclude_none=True)
-    return _kind_out(services.kind_update(actor=user_of(request), kind=kind, changes=changes))
+    changes = payload.dict(exclude_none=True, exclude={"version"})
+    return _kind_out(services.kind_update(actor=user_of(request), kind=kind, changes=changes,
+                                          expected_version=payload.version))

@@ -6,6 +6,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from gongzhi.web.forms import version_field
+
 from .models import Cadence, MemberRole, Procedure
 
 
@@ -43,3 +45,4 @@ class KindEditForm(forms.Form):
     name = forms.CharField(label=_("名称"), max_length=50)
     order = forms.IntegerField(label=_("排序"), min_value=0, max_value=9999)
     active = forms.BooleanField(label=_("启用"), required=False)
+    version = version_field()

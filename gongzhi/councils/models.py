@@ -44,6 +44,7 @@ class CouncilKind(models.Model):
     name = models.CharField(_("名称"), max_length=50, unique=True)
     order = models.PositiveSmallIntegerField(_("排序"), default=100, validators=[MaxValueValidator(9999)])
     active = models.BooleanField(_("启用"), default=True)
+    version = models.PositiveIntegerField(_("版本"), default=1, editable=False)  # optimistic lock (409 on a stale edit)
 
     class Meta:
         verbose_name = _("议事组织类型")

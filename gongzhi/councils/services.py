@@ -135,13 +135,14 @@ def kind_create(*, actor: Any, code: str, name: str, order: int = 100) -> Counci
 
 
 @transaction.atomic
-def kind_update(*, actor: Any, kind: CouncilKind, changes: dict[str, Any]) -> CouncilKind:
+def kind_update(*, actor: Any, kind: CouncilKind, changes: dict[str, Any],
+                expected_version: int | None = None) -> CouncilKind:
     """Rename, reorder, retire or bring back a kind. The code stays: councils point at it."""
     _require_configure(actor)
     if "name" in changes:
         changes = {**changes, "name": (changes["name"] or "").strip()}
     return apply_changes(actor=actor, obj=kind, changes=changes, allowed=("name", "order", "active"),
-                         action="councils.kind.update")
+                         action="councils.kind.update", expected_version=expected_version)
 
 
 @transaction.atomic

@@ -374,9 +374,10 @@ def kinds(request: HttpRequest) -> HttpResponse:
                 raise Http404
             form = KindEditForm(request.POST, prefix=f"k{kind.pk}")
             if form.is_valid():
-                d = form.cleaned_data
+                d = dict(form.cleaned_data)
+                version = d.pop("version")
                 try:
-                    services.kind_update(actor=request.user, kind=kind, changes=d)
+                    services.kind_update(actor=request.user, kind=kind, changes=d, expected_version=version)
                 except DomainError as exc:
                     form_errors(form, exc)
                 else:
@@ -390,6 +391,6 @@ def kinds(request: HttpRequest) -> HttpResponse:
         str(row["kind"]): row["n"] for row in Council.objects.values("kind").annotate(n=Count("pk"))}
     for k in selectors.kinds(active_only=False):
         form = failed[1] if failed and failed[0] == k.pk else KindEditForm(
-            initial={"name": k.name, "order": k.order, "active": k.active}, prefix=f"k{k.pk}")
+            initial={"name": k.name, "order": k.order, "active": k.active, "version": k.version}, prefix=f"k{k.pk}")
         rows.append((k, form, counts.get(k.code, 0)))
     return render(request, "councils/kinds.html", {"rows": rows, "new_form": new_form})

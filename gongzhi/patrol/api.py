@@ -41,6 +41,7 @@ class PlanUpdateIn(Schema):
     checklist: list[Annotated[str, Field(max_length=40)]] = Field(..., min_length=1, max_length=30)
     patroller_id: int | None = None
     reason: str = Field("", max_length=200)
+    version: int | None = Field(None, ge=1, description="读取时的版本号；已被他人修改时返回 409")
 
 
 class CheckIn(Schema):
@@ -82,6 +83,7 @@ def _plan_out(plan: PatrolPlan, periods: list[selectors.Period] | None = None) -
         "frequency": plan.frequency, "frequency_label": plan.get_frequency_display(),
         "patroller": {"id": plan.patroller_id, "username": plan.patroller.username} if plan.patroller else None,
         "checklist": list(plan.checklist), "starts_on": plan.starts_on, "ended_on": plan.ended_on,
+        "version": plan.version,
     }
     if periods is not None:
         out["periods"] = [_period_out(p) for p in periods]
@@ -157,7 +159,8 @@ def update_plan(request: HttpRequest, plan_id: int, payload: PlanUpdateIn) -> di
     user = user_of(request)
     plan = selectors.plan_get(user, plan_id)
     services.plan_update(actor=user, plan=plan, name=payload.name, checklist=payload.checklist,
-                         patroller=_user(payload.patroller_id), reason=payload.reason)
+                         patroller=_user(payload.patroller_id), reason=payload.reason,
+                         expected_version=payload.version)
     return _plan_out(selectors.plan_get(user, plan_id))
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from gongzhi.web.forms import DATE
+from gongzhi.web.forms import DATE, version_field
 
 from .models import DEFAULT_CHECKLIST, Frequency, PatrolCheck
 
@@ -30,6 +30,7 @@ class PlanForm(forms.Form):
 
 class PlanEditForm(PlanForm):
     reason = forms.CharField(label=_("变更原因"), max_length=200, required=False)
+    version = version_field()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -80,6 +80,7 @@ class PatrolPlan(models.Model):
     starts_on = models.DateField(_("开始日期"))
     ended_on = models.DateField(_("结束日期"), null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    version = models.PositiveIntegerField(_("版本"), default=1, editable=False)  # optimistic lock (409 on a stale edit)
 
     class Meta:
         verbose_name = _("巡查计划")

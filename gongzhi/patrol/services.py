@@ -20,7 +20,7 @@ from gongzhi.core import audit
 from gongzhi.core.errors import Conflict, Forbidden, InvalidInput
 from gongzhi.core.permissions import require
 from gongzhi.core.scope import as_scope, scoped
-from gongzhi.core.writes import validate
+from gongzhi.core.writes import apply_changes, validate
 from gongzhi.registry.models import Area, AreaKind, Person
 
 from .models import (
@@ -122,25 +122,16 @@ def plan_create(*, actor: Any, area: Area, name: str, frequency: str, checklist:
 
 @transaction.atomic
 def plan_update(*, actor: Any, plan: PatrolPlan, name: str, checklist: list[str], patroller: Any = None,
-                reason: str = "") -> PatrolPlan:
+                reason: str = "", expected_version: int | None = None) -> PatrolPlan:
     """Rename, change who patrols, edit the checklist. Rounds already walked keep their own copy of the checklist;
     the frequency stays (end the plan and start another to change it, so that past periods keep their meaning)."""
     require(actor, Cap.EDIT_PEOPLE, area_path=plan.area_path)
     if plan.ended_on is not None:
         raise Conflict(_("该巡查计划已结束"))
     _check_patroller(patroller, plan.area)
-    fields = ["name", "patroller", "checklist"]
-    before = audit.snapshot(plan, fields)
-    plan.name = (name or "").strip()
-    plan.patroller = patroller
-    plan.checklist = _clean_checklist(checklist)
-    validate(plan, exclude=["area", "patroller"])
-    old, new = audit.diff(before, audit.snapshot(plan, fields))
-    if new:
-        plan.save(update_fields=list(new))
-        audit.record(actor=actor, action="patrol.patrol_plan.update", obj=plan, before=old, after=new,
-                     reason=reason)
-    return plan
+    changes = {"name": (name or "").strip(), "patroller": patroller, "checklist": _clean_checklist(checklist)}
+    return apply_changes(actor=actor, obj=plan, changes=changes, allowed=changes, action="patrol.patrol_plan.update",
+                         reason=reason, exclude_validation=["area", "patroller"], expected_version=expected_version)
 
 
 @transaction.atomic

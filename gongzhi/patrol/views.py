@@ -142,14 +142,15 @@ def plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if not scope_of(request.user).can(Cap.EDIT_PEOPLE, area_path=plan.area_path):
         raise Http404
     form = PlanEditForm(request.POST or None, initial={
-        "name": plan.name, "patroller": plan.patroller_id, "checklist": "\n".join(plan.checklist)})
+        "name": plan.name, "patroller": plan.patroller_id, "checklist": "\n".join(plan.checklist),
+        "version": plan.version})
     set_choices(form.fields["patroller"], _patroller_choices(plan.area, request.user), blank=_("本区域工作人员均可"))
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         ok, patroller = _patroller(form, d["patroller"])
         if ok and _attempt(form, lambda: services.plan_update(
                 actor=request.user, plan=plan, name=d["name"], checklist=form.items(), patroller=patroller,
-                reason=d["reason"])) is not None:
+                reason=d["reason"], expected_version=d["version"])) is not None:
             messages.success(request, _("已保存巡查计划"))
             return redirect("patrol:plan", pk=plan.pk)
     return render(request, "web/form.html", {"form": form, "title": _("修改巡查计划：{name}").format(name=plan.name),
