@@ -470,3 +470,18 @@ def test_demo_loader_builds_through_the_services(cast: Cast, world: dict[str, An
     assert counts["cobuild_needs"] == Need.objects.count() == 12
     assert counts["cobuild_matches"] == Match.objects.exclude(state=MatchState.PROPOSED).count() > 0
     assert all(r.used <= r.capacity for r in Resource.objects.all())
+
+
+def test_the_case_page_offers_to_turn_a_case_into_a_need_and_links_back(cast, client) -> None:
+    from gongzhi.cases import services as cases
+
+    case = cases.case_submit(actor=cast.bob, title="小区缺少老年活动场所", description="老人们希望有个活动室",
+                             area=cast.building)
+    client.force_login(cast.alice)
+    page = client.get(f"/cases/{case.pk}/").content.decode()
+    assert "转为社区需求" in page and f"/cobuild/cases/{case.pk}/need/" in page
+    need = lib.need_from_case(actor=cast.alice, case=case, kind="facilities")
+    page = client.get(f"/cases/{case.pk}/").content.decode()
+    assert f"/cobuild/needs/{need.pk}/" in page and "转为社区需求" not in page
+    client.force_login(cast.bob)  # the resident sees her case, not the community's needs
+    assert f"/cobuild/needs/{need.pk}/" not in client.get(f"/cases/{case.pk}/").content.decode()

@@ -293,8 +293,13 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     following = scope.person_id is not None and not own and CaseFollower.objects.filter(
         case=case, person_id=scope.person_id).exists()
     kinds = services.actor_kinds(user, case)
+    # 共驻共建: a case that is not a single complaint but a need of the community becomes a need (link both ways).
+    from gongzhi.cobuild.models import Need
+
+    needs = list(scoped(user, Need).filter(case=case).order_by("pk")[:10]) if staff else []
     context = {
-        "case": case, "allowed": [TRANSITIONS[n] for n in allowed], "staff": staff,
+        "case": case, "allowed": [TRANSITIONS[n] for n in allowed], "staff": staff, "needs": needs,
+        "can_make_need": staff and not needs and scope.can(Cap.COBUILD_MANAGE, area_path=case.area_path),
         "timeline": [(e, STEP_LABELS.get(e.action.rsplit(".", 1)[-1], e.action)) for e in selectors.timeline(case)],
         "photos": case.photos.all(),
         "contact_phone": phone_for(user, case.contact_phone, case.area_path),
