@@ -57,9 +57,23 @@ def _above(lookup: str) -> Callable[[scope.Scope], Q | None]:
     return extra
 
 
+def _reach_covers(s: scope.Scope) -> Q | None:
+    """Resources offered to the user's area: a reach at or above one of her nodes (a district hospital serving her
+    community) or inside it (a unit serving one of her grids) — the library she may draw on, whoever owns it."""
+    prefixes = s.area_prefixes(Cap.COBUILD_VIEW)
+    if not prefixes:
+        return None
+    above: set[str] = set()
+    inside = Q()
+    for p in prefixes:
+        above.update(p[:k] for k in range(STEP, len(p) + 1, STEP))
+        inside |= Q(area_path__startswith=p)
+    return Q(pk__in=m.ResourceReach.objects.filter(Q(area_path__in=sorted(above)) | inside).values("resource_id"))
+
+
 V = Cap.COBUILD_VIEW
 scope.register(m.Need, area="area_path", cap=V, extra=_in_unit_district("area_path"))
-scope.register(m.Resource, area="area_path", unit="unit_id", person="person_id", cap=V)
+scope.register(m.Resource, area="area_path", unit="unit_id", person="person_id", cap=V, extra=_reach_covers)
 scope.register(m.ResourceReach, area="resource__area_path", unit="resource__unit_id", cap=V)
 scope.register(m.Match, area="area_path", unit="resource__unit_id", person="resource__person_id", cap=V)
 scope.register(m.ListType, cap=V, extra=lambda s: Q() if s.has(V) else None)

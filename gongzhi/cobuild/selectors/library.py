@@ -58,21 +58,6 @@ def need_get(viewer: Any, pk: Any) -> Need:
 # ------------------------------------------------------------------------------------------------ resources
 
 
-def _serving_viewer(viewer: Any) -> Q | None:
-    """Resources whose reach covers part of the viewer's area: a reach at or above one of her nodes (the district
-    serves her community) or inside it (a unit serving one of her grids)."""
-    prefixes = as_scope(viewer).area_prefixes(Cap.COBUILD_VIEW)
-    if not prefixes:
-        return None
-    above: set[str] = set()
-    inside = Q()
-    for p in prefixes:
-        above.update(_ancestor_paths(p))
-        inside |= Q(area_path__startswith=p)
-    reach = ResourceReach.objects.filter(Q(area_path__in=sorted(above)) | inside).values("resource_id")
-    return Q(pk__in=reach)
-
-
 def resources(viewer: Any, *, kind: str = "", owner_kind: str = "", area: Area | None = None,
               active: str = "1", mine: bool = False) -> QuerySet[Resource]:
     """The resource library as the viewer may browse it: her scope, plus what is offered to her area."""
@@ -85,8 +70,7 @@ def resources(viewer: Any, *, kind: str = "", owner_kind: str = "", area: Area |
             q |= Q(person_id=s.person_id)
         qs = base.filter(q)
     else:
-        more = _serving_viewer(viewer)
-        qs = (base | Resource.objects.filter(more)) if more is not None else base
+        qs = base  # the scope rule includes what is offered to her area (scoping._reach_covers)
     qs = qs.select_related("unit", "organisation", "person", "area")
     if kind:
         qs = qs.filter(kind=kind)
