@@ -156,6 +156,18 @@ def test_a_council_decision_opens_a_project_and_an_undecided_item_does_not(cast:
     assert "agenda_item" in exc.value.fields
 
 
+def test_the_council_item_page_offers_the_project_and_then_links_to_it(cast: Cast, world, client) -> None:
+    item = decided_item(cast)
+    client.force_login(cast.alice)
+    page = client.get(f"/councils/items/{item.pk}/").content.decode()
+    assert f"/cobuild/projects/from-item/{item.pk}/" in page
+    p = open_project(cast, agenda_item=item)
+    page = client.get(f"/councils/items/{item.pk}/").content.decode()
+    assert f"/cobuild/projects/{p.pk}/" in page
+    client.force_login(cast.charlie)  # not hers: the item is a 404 to begin with
+    assert client.get(f"/councils/items/{item.pk}/").status_code == 404
+
+
 def test_a_project_from_a_need_delivers_it_and_acceptance_meets_it(cast: Cast, world, media) -> None:
     need = Need.objects.create(area=cast.community, area_path=cast.community.path, kind="elderly", title="老人助浴")
     p = open_project(cast, need=need)

@@ -49,7 +49,7 @@ OBJECT_LABELS: dict[str, Any] = {
     "milestone": _("项目节点"), "list_type": _("清单类型"), "delivery": _("服务记录"), "team": _("志愿服务队"),
     "service_org": _("服务组织"), "offering": _("服务项目"), "slot": _("服务时段"), "booking": _("服务预约"),
     "admission": _("准入申请"), "admitted_item": _("准入事项"), "flag": _("未准入事项反映"),
-    "budget": _("经费预算"), "spending": _("经费支出"), "allocation_rule": _("经费分配规则"),
+    "claim": _("认领"), "budget": _("经费预算"), "spending": _("经费支出"), "allocation_rule": _("经费分配规则"),
 }
 VERB_LABELS: dict[str, Any] = {
     "create": _("新增"), "update": _("修改"), "delete": _("删除"), "submit": _("反映"), "activate": _("启用"),

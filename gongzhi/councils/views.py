@@ -29,6 +29,7 @@ from gongzhi.web.pages import need as _need
 from . import documents, selectors, services
 from .forms import CouncilForm, KindEditForm, KindForm, MemberForm
 from .models import AgendaItem, Council, CouncilKind, CouncilMember, Meeting
+from .workflow import ItemState
 
 _not_found = not_found_as_404
 T = TypeVar("T")
@@ -303,8 +304,15 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
         chain_down.append(down)
         down = down.escalated_from
     steps = services.steps_for(request.user, item)
+    # A decision that needs units and people to carry it out becomes a co-building project with its four lists.
+    from gongzhi.cobuild.models import Project
+
+    projects = list(scoped(request.user, Project).filter(agenda_item=item).order_by("pk")[:10])
+    can_project = item.state in (ItemState.DECIDED, ItemState.PUBLISHED) and scope_of(request.user).can(
+        Cap.COBUILD_MANAGE, area_path=council.area.path)
     return render(request, "councils/item.html", {
         "item": item, "council": council, "steps": steps, "chain_up": chain_up, "chain_down": chain_down,
+        "projects": projects, "can_project": can_project,
         "meetings": council.meetings.filter(held=False).order_by("scheduled_for")[:20] or
         council.meetings.order_by("-scheduled_for")[:5],
         "trail": audit.entries_for(item, limit=30) if _sees_audit(request, council) else [],
