@@ -58,7 +58,7 @@ class NeedPatch(Schema):
     reason: str = Field("", max_length=200)
 
 
-class StepIn(Schema):
+class LibraryStepIn(Schema):
     step: str = Field(..., max_length=20, description="需求：meet / reopen / withdraw；对接：confirm / decline / "
                                                        "cancel / complete")
     version: int | None = Field(None, ge=1, description=VERSION_HELP)
@@ -206,7 +206,7 @@ def update_need(request: HttpRequest, need_id: int, payload: NeedPatch) -> dict[
 
 
 @router.post("/cobuild/needs/{need_id}/step", response=dict, summary="需求操作 meet / reopen / withdraw")
-def step_need(request: HttpRequest, need_id: int, payload: StepIn) -> dict[str, Any]:
+def step_need(request: HttpRequest, need_id: int, payload: LibraryStepIn) -> dict[str, Any]:
     user = user_of(request)
     need = selectors.need_get(user, need_id)
     services.need_step(actor=user, need=need, step=payload.step, expected_version=payload.version,
@@ -322,7 +322,7 @@ def create_match(request: HttpRequest, payload: MatchIn) -> Status[dict[str, Any
 
 @router.post("/cobuild/matches/{match_id}/step", response=dict,
              summary="对接操作 confirm / decline / cancel / complete")
-def step_match(request: HttpRequest, match_id: int, payload: StepIn) -> dict[str, Any]:
+def step_match(request: HttpRequest, match_id: int, payload: LibraryStepIn) -> dict[str, Any]:
     """Confirming takes the quantity from the resource: when it is no longer there, 409 with the reason."""
     user = user_of(request)
     match = selectors.match_get(user, match_id)

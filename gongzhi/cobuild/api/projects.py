@@ -49,7 +49,7 @@ class ProjectIn(Schema):
     commitment_item_id: int | None = Field(None, description="来源承诺事项")
 
 
-class StepIn(Schema):
+class ProjectStepIn(Schema):
     name: Literal["start", "report", "deliver", "accept", "refuse", "cancel"]
     expected_version: int | None = Field(None, ge=1)
     reason: str = Field("", max_length=300)
@@ -107,7 +107,7 @@ class DeliveryIn(Schema):
     photos: list[str] = Field(default_factory=list, max_length=6)
 
 
-class TeamIn(Schema):
+class VolunteerTeamIn(Schema):
     name: str = Field(..., min_length=1, max_length=60)
     area_id: int
     unit_id: int | None = None
@@ -249,7 +249,7 @@ def get_project(request: HttpRequest, project_id: int) -> dict[str, Any]:
 
 
 @router.post("/cobuild/projects/{project_id}/step", response=dict, summary="推进项目 Take a step")
-def step_project(request: HttpRequest, project_id: int, payload: StepIn) -> dict[str, Any]:
+def step_project(request: HttpRequest, project_id: int, payload: ProjectStepIn) -> dict[str, Any]:
     user = user_of(request)
     project = sel.project_get(user, project_id)
     svc.project_step(actor=user, project=project, name=payload.name, expected_version=payload.expected_version,
@@ -379,7 +379,7 @@ def create_delivery(request: HttpRequest, payload: DeliveryIn) -> Status[dict[st
 
 
 @router.post("/cobuild/teams", response={201: dict}, summary="新建志愿服务队 Create a team")
-def create_team(request: HttpRequest, payload: TeamIn) -> Status[dict[str, Any]]:
+def create_team(request: HttpRequest, payload: VolunteerTeamIn) -> Status[dict[str, Any]]:
     user = user_of(request)
     area = Area.objects.filter(pk=payload.area_id).first()
     unit = MemberUnit.objects.filter(pk=payload.unit_id).first() if payload.unit_id else None
