@@ -85,22 +85,30 @@ def prepare(url: str, data_dir: str, n: int, keep: bool) -> None:
     admin = parsed._replace(path="/postgres").geturl()
     with psycopg.connect(admin, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db,)).fetchone()
+        city_loaded = False
         if exists and keep:
             with psycopg.connect(url) as c2:
                 have = c2.execute("SELECT count(*) FROM cobuild_delivery").fetchone()[0]  # type: ignore[index]
+                city_loaded = bool(c2.execute("SELECT count(*) FROM registry_area").fetchone()[0])  # type: ignore
             if have >= n:
                 print(f"reusing {db}: {have:,} deliveries")
                 return
-        conn.execute(f'DROP DATABASE IF EXISTS "{db}"')
-        conn.execute(f'CREATE DATABASE "{db}"')
+        if not city_loaded:
+            conn.execute(f'DROP DATABASE IF EXISTS "{db}"')
+            conn.execute(f'CREATE DATABASE "{db}"')
     env = _env(url, data_dir)
-    t = time.perf_counter()
-    _manage(env, "migrate", "-v0")
-    _manage(env, "demo_city", "--size", "city")
-    print(f"city-scale demo city loaded in {time.perf_counter() - t:.0f} s")
+    if not city_loaded:
+        t = time.perf_counter()
+        _manage(env, "migrate", "-v0")
+        _manage(env, "demo_city", "--size", "city")
+        print(f"city-scale demo city loaded in {time.perf_counter() - t:.0f} s")
+    else:
+        print(f"reusing the city-scale demo city in {db}")
     t = time.perf_counter()
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(GENERATE_SQL, {"n": n})
+        for statement in GENERATE_SQL.split(";\n"):  # one statement at a time (prepared statements)
+            if statement.strip():
+                conn.execute(statement, {"n": n})
         counts = {table: conn.execute(f"SELECT count(*) FROM cobuild_{table}").fetchone()[0]  # type: ignore[index]
                   for table in ("resource", "need", "delivery", "participation")}
         grids = conn.execute("SELECT count(*) FROM registry_area WHERE kind = 'grid'").fetchone()[0]  # type: ignore

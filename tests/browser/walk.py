@@ -32,6 +32,26 @@ FIXED = [
     ("calendar", "/cases/calendar/"),
     ("routing", "/cases/routing/"),
     ("public", "/cases/public/"),
+    ("cobuild", "/cobuild/"),
+    ("needs", "/cobuild/needs/"),
+    ("resources", "/cobuild/resources/"),
+    ("my resources", "/cobuild/resources/mine/"),
+    ("projects", "/cobuild/projects/"),
+    ("claim pool", "/cobuild/pool/"),
+    ("my claims", "/cobuild/claims/"),
+    ("deliveries", "/cobuild/deliveries/"),
+    ("volunteer hours", "/cobuild/hours/"),
+    ("dual feedback", "/cobuild/feedback/"),
+    ("bookable services", "/cobuild/services/"),
+    ("my bookings", "/cobuild/services/mine/"),
+    ("service orgs", "/cobuild/services/orgs/"),
+    ("booking desk", "/cobuild/services/desk/"),
+    ("admission", "/cobuild/admission/"),
+    ("admitted items", "/cobuild/admission/items/"),
+    ("admission figures", "/cobuild/admission/figures/"),
+    ("budgets", "/cobuild/funds/"),
+    ("spendings", "/cobuild/funds/spendings/"),
+    ("fund rules", "/cobuild/funds/rules/"),
 ]
 
 # Detail pages: (name, the list page to find one on, the address pattern of a detail link).
@@ -45,6 +65,14 @@ DETAILS = [
     ("public case", "/cases/public/", r"^/cases/public/\d+/$"),
     ("council", "/councils/", r"^/councils/\d+/$"),
     ("item", "@council", r"^/councils/items/\d+/$"),
+    ("need", "/cobuild/needs/", r"^/cobuild/needs/\d+/$"),
+    ("resource", "/cobuild/resources/", r"^/cobuild/resources/\d+/$"),
+    ("project", "/cobuild/projects/", r"^/cobuild/projects/\d+/$"),
+    ("community page", "/cobuild/", r"^/cobuild/community/\d+/$"),
+    ("funds disclosure", "@community page", r"^/cobuild/funds/public/\d+/$"),
+    ("service org", "/cobuild/services/orgs/", r"^/cobuild/services/orgs/\d+/$"),
+    ("admission request", "/cobuild/admission/", r"^/cobuild/admission/requests/\d+/$"),
+    ("budget", "/cobuild/funds/", r"^/cobuild/funds/budgets/\d+/$"),
 ]
 
 ANONYMOUS = [("login", "/login/"), ("register", "/accounts/register/")]
@@ -78,7 +106,7 @@ def walk_role(page: Any, username: str, check: Callable[[str], None],
             visited.append(name)
     found: dict[str, str] = {}
     for name, source, pattern in DETAILS:
-        source_url = found.get("council") if source == "@council" else source
+        source_url = found.get(source[1:]) if source.startswith("@") else source
         if source_url is None or not _open(page, source_url):
             continue
         link = _first_link(page, pattern)

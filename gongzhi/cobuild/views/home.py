@@ -28,12 +28,12 @@ PARTS: list[tuple[Any, str, str]] = [
     (gettext_lazy("需求库"), "cobuild:needs", Cap.COBUILD_VIEW),
     (gettext_lazy("资源库"), "cobuild:resources", Cap.COBUILD_VIEW),
     (gettext_lazy("项目清单"), "cobuild:projects", Cap.COBUILD_VIEW),
-    (gettext_lazy("认领池"), "cobuild:pool", Cap.COBUILD_VIEW),
+    (gettext_lazy("认领池"), "cobuild:claim_pool", Cap.COBUILD_VIEW),
     (gettext_lazy("服务记录"), "cobuild:deliveries", Cap.COBUILD_VIEW),
     (gettext_lazy("志愿服务时长"), "cobuild:volunteer_hours", Cap.COBUILD_VIEW),
-    (gettext_lazy("服务组织"), "cobuild:orgs", Cap.COBUILD_VIEW),
-    (gettext_lazy("事项准入"), "cobuild:admission", Cap.COBUILD_VIEW),
-    (gettext_lazy("经费"), "cobuild:funds", Cap.COBUILD_VIEW),
+    (gettext_lazy("服务组织"), "cobuild:booking_orgs", Cap.COBUILD_VIEW),
+    (gettext_lazy("事项准入"), "cobuild:admission_index", Cap.COBUILD_VIEW),
+    (gettext_lazy("经费"), "cobuild:funds_budgets", Cap.COBUILD_VIEW),
 ]
 
 
