@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Substr
+from django.utils.translation import gettext as _
 
 from gongzhi.accounts.roles import Cap
 from gongzhi.core import workdays
@@ -109,7 +110,7 @@ def figures(actor: Any, area: Area, start: dt.date, end: dt.date) -> Figures:
     n = len(area.path) + STEP
     children = list(Area.objects.filter(path__startswith=area.path, depth=area.depth + 1)
                     .order_by("path")[:MAX_ROWS])
-    rows: dict[str, Row] = {area.path: Row(label=f"{area.name}（本级）", area=area)}
+    rows: dict[str, Row] = {area.path: Row(label=_("{name}（本级）").format(name=area.name), area=area)}
     for c in children:
         rows[c.path] = Row(label=c.name, area=c)
     reqs = (scoped(actor, AdmissionRequest).filter(area_path__startswith=area.path, filed_at__gte=lo, filed_at__lt=hi)
