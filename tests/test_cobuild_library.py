@@ -485,3 +485,36 @@ def test_the_case_page_offers_to_turn_a_case_into_a_need_and_links_back(cast, cl
     assert f"/cobuild/needs/{need.pk}/" in page and "转为社区需求" not in page
     client.force_login(cast.bob)  # the resident sees her case, not the community's needs
     assert f"/cobuild/needs/{need.pk}/" not in client.get(f"/cases/{case.pk}/").content.decode()
+
+
+def test_every_open_need_of_an_area_gets_the_same_suggestions_in_a_fixed_number_of_queries(
+        cast, django_assert_max_num_queries) -> None:
+    """匹配建议 for a street: the batch ranks each need exactly as the one-need suggestion does, in five queries
+    however many needs and resources there are, and only over the needs the viewer sees."""
+    today = dt.date.today()
+    units = [_unit(cast, f"共建单位{i}", cast.street, 300 + i)[0] for i in range(3)]
+    for i, unit in enumerate(units):
+        lib.resource_offer(actor=None, owner_kind=OwnerKind.UNIT, unit=unit, kind=Kind.MEDICAL, title=f"义诊{i}",
+                           capacity=6 - i,
+                           valid_from=today, valid_until=YEAR_END,
+                           reach=[cast.community if i == 0 else cast.street])
+    needs = [lib.need_register(actor=None, area=area, kind=Kind.MEDICAL, title=f"义诊需求{j}")
+             for j, area in enumerate([cast.community, cast.grid1, cast.community2])]
+    with django_assert_max_num_queries(5 + 3):  # five of its own, three to load the viewer's scope
+        rows = selectors.suggest_for_area(cast.stan, cast.street)
+    assert {n.pk for n, _s in rows} == {n.pk for n in needs}
+    for need, suggestions in rows:
+        one = selectors.suggest(need, 3)
+        assert [s.resource.pk for s in suggestions] == [s.resource.pk for s in one]
+        assert [s.explanation for s in suggestions] == [s.explanation for s in one]
+    assert {n.pk for n, _s in selectors.suggest_for_area(cast.alice, cast.street)} == {needs[0].pk, needs[1].pk}
+    client = Client()
+    client.force_login(cast.stan)
+    page = client.get(f"/cobuild/needs/matching/?area={cast.street.pk}").content.decode()
+    assert "义诊需求2" in page and "发起对接" in page
+    token = accounts.token_create(actor=None, user=cast.stan, name="t")[1]
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    body = api.get(f"/api/v1/cobuild/needs/matching?area_id={cast.street.pk}").json()
+    assert len(body) == 3 and body[0]["suggestions"][0]["explanation"]
+    charlie = Client(HTTP_AUTHORIZATION=f"Bearer {accounts.token_create(actor=None, user=cast.charlie, name='t')[1]}")
+    assert charlie.get(f"/api/v1/cobuild/needs/matching?area_id={cast.street.pk}").status_code == 404

@@ -38,6 +38,25 @@ def main() -> int:
 
     # The glossary is the one source of the English: every entry is (re)written from it, guesses included.
     text = re.sub(r'((?:#.*\n)*)msgid ((?:"(?:[^"\\]|\\.)*"\n)+)msgstr (?:"(?:[^"\\]|\\.)*"\n)+', fill, text)
+
+    def fill_plural(match: re.Match[str]) -> str:
+        """``{% blocktranslate count %}`` entries: msgstr[0] (one) and msgstr[1] (many) from the glossary line
+        ``zh<TAB>one<TAB>many`` (or one English for both); never makemessages' fuzzy guess."""
+        head, body, plural = match.group(1), match.group(2), match.group(3)
+        msgid = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', body))
+        forms = glossary.get(msgid, "").split("\t")
+        if not forms[0]:
+            missing.append(msgid)
+            forms = ["", ""]
+        one, many = forms[0], forms[-1]
+
+        def esc(value: str) -> str:
+            return value.replace("\\", "\\\\").replace('"', '\\"')
+
+        return (f'{head}msgid {body}msgid_plural {plural}msgstr[0] "{esc(one)}"\nmsgstr[1] "{esc(many)}"\n')
+
+    text = re.sub(r'((?:#.*\n)*)msgid ((?:"(?:[^"\\]|\\.)*"\n)+)msgid_plural ((?:"(?:[^"\\]|\\.)*"\n)+)'
+                  r'(?:msgstr\[\d\] (?:"(?:[^"\\]|\\.)*"\n)+)+', fill_plural, text)
     text = text.replace("#, fuzzy\n", "")
     # makemessages also writes "#, fuzzy, python-brace-format" and the previous msgid ("#| ..."): a fuzzy entry is
     # left out of the compiled catalogue, so the glossary's English would never show.

@@ -188,6 +188,18 @@ def create_need(request: HttpRequest, payload: NeedIn) -> Status[dict[str, Any]]
     return Status(201, _need_out(selectors.need_get(user, need.pk)))
 
 
+@router.get("/cobuild/needs/matching", response=list[dict], summary="匹配建议 Suggestions for an area")
+def needs_matching(request: HttpRequest, area_id: int, limit: int = Query(3, ge=1, le=10)) -> list[dict[str, Any]]:
+    """Every open need of the area's subtree the caller sees (at most 2,000), each with its best resources, ranked
+    as for one need."""
+    user = user_of(request)
+    area = get_scoped(user, Area, area_id, cap=Cap.COBUILD_VIEW)
+    return [{"need": {"id": n.pk, "title": n.title, "kind": n.kind, "area": n.area.name},
+             "suggestions": [{"rank": s.rank, "resource": _resource_out(s.resource), "reach": s.reach_label,
+                              "left": s.left, "explanation": s.explanation} for s in suggestions]}
+            for n, suggestions in selectors.suggest_for_area(user, area, limit)]
+
+
 @router.get("/cobuild/needs/{need_id}", response=dict, summary="需求详情 A need")
 def get_need(request: HttpRequest, need_id: int) -> dict[str, Any]:
     user = user_of(request)

@@ -100,6 +100,24 @@ def needs(request: HttpRequest) -> HttpResponseBase:
     })
 
 
+@login_required
+@not_found_as_404
+def needs_matching(request: HttpRequest) -> HttpResponse:
+    """匹配建议: every open need of an area (a street, a district) with its three best resources, to propose the
+    matches in one pass instead of opening need after need."""
+    _need(request, Cap.COBUILD_VIEW)
+    area = _filter_area(request)
+    if area is None:
+        roots = scope_of(request.user).root_area_ids(Cap.COBUILD_VIEW)
+        area = Area.objects.filter(pk__in=roots).order_by("path").first()
+    rows = selectors.suggest_for_area(request.user, area) if area is not None else []
+    return render(request, "cobuild/library_matching.html", {
+        "area": area, "rows": rows, "matched": sum(1 for _n, s in rows if s),
+        "areas": _area_choices(request.user, ("district", "street", "community"), Cap.COBUILD_VIEW),
+        "can_manage": scope_of(request.user).has(Cap.COBUILD_MANAGE),
+    })
+
+
 def _need_args(d: dict[str, Any]) -> dict[str, Any]:
     return {"kind": d["kind"], "title": d["title"], "description": d["description"], "scale": d["scale"],
             "quantity": d["quantity"], "beneficiaries": d["beneficiaries"] or 0, "urgency": d["urgency"],
@@ -456,6 +474,7 @@ def needs_import(request: HttpRequest) -> HttpResponse:
 urlpatterns = [
     path("needs/", needs, name="needs"),
     path("needs/new/", need_new, name="need_new"),
+    path("needs/matching/", needs_matching, name="needs_matching"),
     path("needs/template/", needs_template, name="needs_template"),
     path("needs/import/", needs_import, name="needs_import"),
     path("needs/<int:pk>/", need_detail, name="need"),
