@@ -454,6 +454,57 @@ def test_needs_import_is_all_or_nothing_with_row_and_column_errors(cast: Cast) -
     assert Need.objects.filter(title="页面导入").exists()
 
 
+def _resource_sheet(rows: list[list[Any]]) -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["资源名称", "资源类别", "单位信用代码", "可提供数量", "计量单位", "资金金额（元）", "有效期起",
+               "有效期止", "服务区域代码"])
+    for r in rows:
+        ws.append(r)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def test_a_unit_imports_its_own_resources_all_or_nothing(cast: Cast, world: dict[str, Any]) -> None:
+    template = load_workbook(io.BytesIO(excel_library.resources_template()))
+    assert template.active.title == "共建资源"
+    school, hospital = world["school"], world["hospital"]
+    end = TODAY + dt.timedelta(days=200)
+    bad = _resource_sheet([
+        ["周末场地", "场地", school.credit_code, 8, "次", None, TODAY, end, cast.community.code],
+        ["别人的义诊", "医疗", hospital.credit_code, 6, "次", None, TODAY, end, ""],  # not sue's unit
+        ["助学金", "资金", school.credit_code, 1, "元", "两万", TODAY, end, ""],
+        ["讲座", "教育", school.credit_code, 4, "次", None, TODAY, end, "nosuchcode"],
+    ])
+    report = excel_library.import_resources(actor=world["sue"], data=bad)
+    assert not report.ok and not Resource.objects.exists()
+    assert {(e.row, e.column) for e in report.errors} == {(3, "单位信用代码"), (4, "资金金额（元）"),
+                                                          (5, "服务区域代码")}
+    good = _resource_sheet([
+        ["周末场地", "场地", school.credit_code, 8, "次", None, TODAY, end,
+         f"{cast.community.code}、{cast.community2.code}"],
+        ["助学金", "资金", school.credit_code, 1, "元", "20000", TODAY, end, ""],
+    ])
+    dry = excel_library.import_resources(actor=world["sue"], data=good, dry_run=True)
+    assert dry.ok and dry.created == 2 and not Resource.objects.exists()
+    report = excel_library.import_resources(actor=world["sue"], data=good)
+    assert report.ok and report.created == 2
+    venue = Resource.objects.get(title="周末场地")
+    assert venue.unit == school and set(venue.reach.values_list("area_id", flat=True)) == {
+        cast.community.pk, cast.community2.pk}
+    assert str(Resource.objects.get(title="助学金").amount) == "20000.00"
+    assert AuditEntry.objects.filter(action="cobuild.resource.create").count() == 2
+    assert not excel_library.import_resources(actor=cast.alice, data=good).ok  # staff do not offer for a unit
+    client = _api(world["sue"])
+    assert "resources-import" in client.get("/cobuild/resources/mine/").content.decode()
+    upload = io.BytesIO(_resource_sheet([["页面导入", "文体", school.credit_code, 3, "", None, TODAY, end, ""]]))
+    upload.name = "resources.xlsx"
+    assert client.post("/cobuild/resources/import/", {"file": upload}).status_code == 302
+    assert Resource.objects.filter(title="页面导入", unit=school).exists()
+    assert _api(cast.bob).get("/cobuild/resources/import/").status_code == 404
+
+
 def test_demo_loader_builds_through_the_services(cast: Cast, world: dict[str, Any]) -> None:
     import random
 

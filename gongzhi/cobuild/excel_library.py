@@ -1,13 +1,16 @@
 """Excel for the libraries: the needs and resources the viewer may see as office ledgers (:mod:`gongzhi.core.ledger`),
-and a needs list in — the registry's template and all-or-nothing import (:func:`gongzhi.registry.excel.import_workbook`)
-with this module's sheet and importer, so row/column errors, header checks and rollbacks behave exactly as there.
+and needs and resources lists in — the registry's template and all-or-nothing import
+(:func:`gongzhi.registry.excel.import_workbook`) with this module's sheets and importers, so row/column errors,
+header checks and rollbacks behave exactly as there.
 
 Like the registry's sheets the layout is a file format: Chinese titles and labels whatever the interface language.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
@@ -20,9 +23,10 @@ from gongzhi.accounts.roles import Cap
 from gongzhi.core import ledger
 from gongzhi.core.errors import InvalidInput
 from gongzhi.core.scope import as_scope, scoped
+from gongzhi.core.validators import normalize_credit_code
 from gongzhi.registry import excel as registry_excel
 from gongzhi.registry.excel import Column, ImportReport, SheetSpec
-from gongzhi.registry.models import Area
+from gongzhi.registry.models import Area, MemberUnit
 
 from .models import Kind, Need, NeedSource, OwnerKind, Resource, Urgency
 from .services import library as services
@@ -136,3 +140,78 @@ def import_needs(*, actor: Any, data: bytes, dry_run: bool = False) -> ImportRep
     return registry_excel.import_workbook(actor=actor, kind=NEEDS_KIND, data=data, spec=NEEDS_SHEET,
                                           importer=_import_need, cap=Cap.COBUILD_MANAGE, dry_run=dry_run,
                                           refused=_("您没有登记社区需求的权限"))
+
+
+# ------------------------------------------------------------------------------------------------ resources in
+
+RESOURCES_KIND = "cobuild_resources"
+RESOURCES_SHEET = SheetSpec(RESOURCES_KIND, "共建资源", (
+    Column("资源名称", "title", N_("如：义诊进社区"), required=True),
+    Column("资源类别", "kind", N_("助老、助餐、医疗、法律、教育、文体、场地、资金…"), required=True, parse="choice",
+           choices=Kind),
+    Column("单位信用代码", "unit", N_("提供资源的本单位的统一社会信用代码（只能为本单位导入）"), required=True,
+           as_text=True),
+    Column("可提供数量", "capacity", N_("有效期内可提供的总量，正整数"), required=True, parse="count"),
+    Column("计量单位", "measure", N_("次、小时、人次、平方米、元…；留空为“次”")),
+    Column("提供频次", "cadence", N_("如：每年 6 次、周末、每月 2 小时")),
+    Column("资金金额（元）", "amount", N_("资金类资源填写，最多两位小数")),
+    Column("有效期起", "valid_from", N_("如 2026-01-01"), required=True, parse="date"),
+    Column("有效期止", "valid_until", N_("如 2026-12-31"), required=True, parse="date"),
+    Column("服务区域代码", "reach", N_("一个或多个区域代码，用顿号或逗号分隔；留空为本单位所在社区或街道"),
+           as_text=True),
+    Column("资源说明", "description", N_("不超过2000字")),
+), area_field="unit")
+
+SEPARATORS = re.compile(r"[、,，;；\s]+")
+
+
+def resources_template() -> bytes:
+    return registry_excel.template_workbook(RESOURCES_KIND, spec=RESOURCES_SHEET)
+
+
+def _own_unit(actor: Any, code: str) -> MemberUnit:
+    # As for areas: one message for "no such unit" and "not yours" — a unit imports its own resources only.
+    unit = MemberUnit.objects.filter(credit_code=normalize_credit_code(code, "unit")).first()
+    if unit is None or not (actor is None or as_scope(actor).can(Cap.COBUILD_OFFER, unit_id=unit.pk)):
+        raise InvalidInput.on("unit", _("找不到信用代码为 {code} 的单位，或您不是该单位的经办人").format(code=code))
+    return unit
+
+
+def _amount(raw: Any) -> Decimal | None:
+    text = str(raw or "").strip()
+    if not text:
+        return None
+    try:
+        value = Decimal(text).quantize(Decimal("0.01"))
+    except InvalidOperation:
+        raise InvalidInput.on("amount", _("资金金额须为数字，如 20000 或 1500.50")) from None
+    if value < 0 or value >= Decimal("1e10"):
+        raise InvalidInput.on("amount", _("资金金额须在 0 到 9,999,999,999.99 元之间"))
+    return value
+
+
+def _reach(raw: Any) -> list[Area] | None:
+    codes = [c for c in SEPARATORS.split(str(raw or "").strip()) if c]
+    if not codes:
+        return None
+    found = {a.code: a for a in Area.objects.filter(code__in=codes)}
+    missing = [c for c in codes if c not in found]
+    if missing:
+        raise InvalidInput.on("reach", _("找不到代码为 {code} 的区域").format(code="、".join(missing[:5])))
+    return [found[c] for c in codes]
+
+
+def _import_resource(actor: Any, v: dict[str, Any]) -> None:
+    services.resource_offer(
+        actor=actor, owner_kind=OwnerKind.UNIT, unit=_own_unit(actor, v["unit"]), kind=v["kind"], title=v["title"],
+        capacity=v["capacity"], valid_from=v["valid_from"], valid_until=v["valid_until"],
+        description=v.get("description") or "", measure=v.get("measure") or "次", cadence=v.get("cadence") or "",
+        amount=_amount(v.get("amount")), reach=_reach(v.get("reach")))
+
+
+def import_resources(*, actor: Any, data: bytes, dry_run: bool = False) -> ImportReport:
+    """资源清单导入 by a unit's handler for her own unit: all rows or none, each through
+    :func:`services.library.resource_offer` (its checks, the unit's ownership, audit)."""
+    return registry_excel.import_workbook(actor=actor, kind=RESOURCES_KIND, data=data, spec=RESOURCES_SHEET,
+                                          importer=_import_resource, cap=Cap.COBUILD_OFFER, dry_run=dry_run,
+                                          refused=_("只有驻区单位的经办人可以导入本单位的资源"))

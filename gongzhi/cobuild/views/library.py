@@ -257,6 +257,7 @@ def resources(request: HttpRequest, mine: bool = False) -> HttpResponseBase:
     return render(request, "cobuild/library_resources.html", {
         "page": paginate(request, qs), "kinds": Kind.choices, "owner_kinds": OwnerKind.choices, "kind": kind,
         "owner_kind": owner, "active": active, "area": area, "mine": mine, "can_add": _may_offer(request),
+        "can_import": scope_of(request.user).has(Cap.COBUILD_OFFER),
         "areas": [] if mine else _area_choices(request.user, ("district", "street", "community"), Cap.COBUILD_VIEW),
         "title": _("我的资源") if mine else _("资源库"),
     })
@@ -468,7 +469,38 @@ def needs_import(request: HttpRequest) -> HttpResponse:
             elif report.ok:
                 messages.success(request, _("导入成功：登记 {n} 条需求").format(n=report.created))
                 return redirect("cobuild:needs")
-    return render(request, "cobuild/library_import.html", {"form": form, "report": report})
+    return render(request, "cobuild/library_import.html", {"form": form, "report": report, "what": "needs"})
+
+
+@login_required
+def resources_template(request: HttpRequest) -> HttpResponseBase:
+    _need(request, Cap.COBUILD_OFFER)
+    from gongzhi.core import ledger
+
+    return ledger.attachment(excel_library.resources_template(), _("共建资源导入模板.xlsx"))
+
+
+@login_required
+@not_found_as_404
+def resources_import(request: HttpRequest) -> HttpResponse:
+    """资源清单导入: a unit's handler lists her unit's resources in Excel; all rows or none."""
+    _need(request, Cap.COBUILD_OFFER)
+    form = ImportForm(request.POST or None, request.FILES or None)
+    form.fields["file"].label = _("资源清单（.xlsx）")
+    report = None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        if upload.size and upload.size > settings.GONGZHI_MAX_UPLOAD_BYTES:
+            form.add_error("file", _("文件不能超过10MB"))
+        else:
+            report = excel_library.import_resources(actor=request.user, data=upload.read(),
+                                                    dry_run=form.cleaned_data["dry_run"])
+            if report.ok and report.dry_run:
+                messages.success(request, _("预检通过：将发布 {n} 项资源；未写入任何数据").format(n=report.created))
+            elif report.ok:
+                messages.success(request, _("导入成功：发布 {n} 项资源").format(n=report.created))
+                return redirect("cobuild:my_resources")
+    return render(request, "cobuild/library_import.html", {"form": form, "report": report, "what": "resources"})
 
 
 urlpatterns = [
@@ -483,6 +515,8 @@ urlpatterns = [
     path("cases/<int:case_pk>/need/", need_from_case, name="need_from_case"),
     path("resources/", resources, name="resources"),
     path("resources/mine/", my_resources, name="my_resources"),
+    path("resources/template/", resources_template, name="resources_template"),
+    path("resources/import/", resources_import, name="resources_import"),
     path("resources/new/", resource_new, name="resource_new"),
     path("resources/<int:pk>/", resource_detail, name="resource"),
     path("resources/<int:pk>/edit/", resource_edit, name="resource_edit"),
