@@ -6,8 +6,7 @@ fields."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from django import forms
 from django.contrib import messages
@@ -25,26 +24,13 @@ from gongzhi.core.scope import get_scoped, scope_of, scoped
 from gongzhi.registry.models import Area, AreaKind, Person
 from gongzhi.web.forms import area_label, set_choices
 from gongzhi.web.pages import attempt as _attempt
+from gongzhi.web.pages import attempt_flash as _flash
 from gongzhi.web.pages import bar_chart, form_errors, not_found_as_404, paginate
 from gongzhi.web.pages import need as _need
 
 from . import selectors, services
 from .forms import CheckForm, CloseForm, PlanEditForm, PlanForm, VisitForm
 from .models import PatrolCheck, PatrolRound, period_start
-
-T = TypeVar("T")
-
-
-
-
-def _flash(request: HttpRequest, action: Callable[[], T]) -> T | None:
-    try:
-        return action()
-    except DomainError as exc:
-        detail = "；".join(m for ms in exc.fields.values() for m in ms) or exc.message
-        messages.error(request, detail)
-        return None
-
 
 # ------------------------------------------------------------------------------------------ index
 

@@ -29,6 +29,23 @@ def need(request: HttpRequest, *caps: str) -> None:
         raise Http404
 
 
+def error_text(exc: DomainError) -> str:
+    """A domain error as one line for a page message: the field messages, or the error's own."""
+    return "；".join(m for ms in exc.fields.values() for m in ms) or exc.message
+
+
+def attempt_flash(request: HttpRequest, action: Callable[[], T]) -> T | None:
+    """Run a service call for a button without a form (a step, a claim): on a domain error say it as a message on
+    the page the user goes back to and return None."""
+    from django.contrib import messages
+
+    try:
+        return action()
+    except DomainError as exc:
+        messages.error(request, error_text(exc))
+        return None
+
+
 def attempt(form: forms.Form, action: Callable[[], T]) -> T | None:
     """Run a service call for a form; on a domain error put its messages on the form's fields and return None. A
     stale edit (someone saved the record after this form was opened) is said on top of the form, not on the hidden

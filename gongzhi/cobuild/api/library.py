@@ -5,7 +5,6 @@ gongzhi.api.errors (400 names the field, 403, 404 outside the scope, 409 on a st
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Any, Literal
 
 from django.db.models import QuerySet
@@ -14,6 +13,7 @@ from ninja import Field, Query, Router, Schema, Status
 
 from gongzhi.accounts.roles import Cap
 from gongzhi.api.auth import user_of
+from gongzhi.api.fields import Money
 from gongzhi.core.errors import InvalidInput
 from gongzhi.core.scope import get_scoped
 from gongzhi.registry.models import Area, MemberUnit, PartyOrganisation, Person
@@ -76,7 +76,7 @@ class ResourceIn(Schema):
     capacity: int = Field(..., ge=1, le=1_000_000, description="可提供数量")
     measure: str = Field("次", min_length=1, max_length=10, description="计量单位：次、小时、平方米、元…")
     cadence: str = Field("", max_length=50, description="提供频次，如“每年 6 次”")
-    amount: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=2)
+    amount: Money | None = None
     valid_from: dt.date
     valid_until: dt.date
     reach_area_ids: list[int] = Field(default_factory=list, max_length=30,
@@ -91,7 +91,7 @@ class ResourcePatch(Schema):
     capacity: int | None = Field(None, ge=1, le=1_000_000, description="不能少于已对接数量")
     measure: str | None = Field(None, min_length=1, max_length=10)
     cadence: str | None = Field(None, max_length=50)
-    amount: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=2)
+    amount: Money | None = None
     valid_from: dt.date | None = None
     valid_until: dt.date | None = None
     reach_area_ids: list[int] | None = Field(None, max_length=30)

@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
 from gongzhi.api.auth import user_of
+from gongzhi.api.fields import Hours, Money
 from gongzhi.core.errors import InvalidInput, NotFound
 from gongzhi.core.scope import get_scoped
 from gongzhi.councils.models import AgendaItem
@@ -33,7 +34,7 @@ class ProjectIn(Schema):
     title: str = Field(..., min_length=1, max_length=100)
     task: str = Field(..., min_length=1, max_length=2000, description="任务清单：做什么")
     standard: str = Field(..., min_length=1, max_length=1000, description="标准清单：怎样算完成")
-    target_value: Decimal | None = Field(None, ge=0, le=9_999_999_999, description="可量化目标数量")
+    target_value: Money | None = Field(None, description="可量化目标数量（最多两位小数）")
     target_measure: str = Field("", max_length=10, description="目标单位，如 户、次、米")
     lead_unit_id: int | None = Field(None, description="责任清单：牵头单位")
     unit_ids: list[int] = Field(default_factory=list, max_length=30, description="责任单位")
@@ -43,7 +44,7 @@ class ProjectIn(Schema):
     due_on: dt.date | None = Field(None, description="或直接给出完成时限")
     public: bool = True
     claim_limit: int = Field(1, ge=1, le=100, description="认领人数上限")
-    budget: Decimal | None = Field(None, ge=0, le=9_999_999_999)
+    budget: Money | None = None
     need_id: int | None = Field(None, description="来源需求")
     agenda_item_id: int | None = Field(None, description="来源议题（已决议）")
     commitment_item_id: int | None = Field(None, description="来源承诺事项")
@@ -55,7 +56,7 @@ class ProjectStepIn(Schema):
     reason: str = Field("", max_length=300)
     text: str = Field("", max_length=2000, description="进度报告内容")
     progress: int | None = Field(None, ge=0, le=100)
-    achieved_value: Decimal | None = Field(None, ge=0, le=9_999_999_999)
+    achieved_value: Money | None = None
     note: str = Field("", max_length=1000, description="验收意见")
     photos: list[str] = Field(default_factory=list, max_length=6, description="照片，base64 编码的 JPEG/PNG")
 
@@ -86,7 +87,7 @@ class WithdrawIn(Schema):
 
 class ParticipantIn(Schema):
     person_id: int
-    hours: Decimal = Field(..., gt=0, le=24)
+    hours: Hours = Field(..., description="本人服务时长（小时），大于 0、不超过 24")
 
 
 class DeliveryIn(Schema):
@@ -97,7 +98,7 @@ class DeliveryIn(Schema):
     description: str = Field("", max_length=2000)
     place: str = Field("", max_length=100)
     beneficiaries: int = Field(0, ge=0, le=1_000_000)
-    hours: Decimal = Field(Decimal("0"), ge=0, le=10000)
+    hours: Hours = Decimal("0")
     unit_id: int | None = None
     team_id: int | None = None
     project_id: int | None = None

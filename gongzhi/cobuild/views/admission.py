@@ -25,7 +25,7 @@ from gongzhi.core.errors import DomainError
 from gongzhi.core.scope import get_scoped, scope_of, scoped
 from gongzhi.registry.models import Area, AreaKind, MemberUnit
 from gongzhi.web.forms import area_label, set_choices
-from gongzhi.web.pages import attempt, bar_chart, not_found_as_404, paginate
+from gongzhi.web.pages import attempt, bar_chart, error_text, not_found_as_404, paginate
 from gongzhi.web.pages import need as _need
 
 from ..forms_admission import DecideForm, FlagForm, HandleForm, ItemForm, RequestForm
@@ -34,10 +34,6 @@ from ..services import admission as services
 from ..services.common import actor_units, can_manage
 
 STEP = Area.steplen
-
-
-def _flash_error(request: HttpRequest, exc: DomainError) -> None:
-    messages.error(request, "；".join(m for ms in exc.fields.values() for m in ms) or exc.message)
 
 
 def _areas(user: Any, kinds: tuple[str, ...], cap: str = Cap.COBUILD_MANAGE) -> list[tuple[int, str]]:
@@ -187,7 +183,7 @@ def item_retire(request: HttpRequest, pk: int) -> HttpResponse:
         services.admitted_item_retire(actor=request.user, item=item, reason=request.POST.get("reason", "")[:300])
         messages.success(request, _("已移出准入清单"))
     except DomainError as exc:
-        _flash_error(request, exc)
+        messages.error(request, error_text(exc))
     return redirect("cobuild:admission_items")
 
 
@@ -225,7 +221,7 @@ def flag_handle(request: HttpRequest, pk: int) -> HttpResponse:
                              note=form.cleaned_data["note"] if form.is_valid() else "")
         messages.success(request, _("已处理该反映"))
     except DomainError as exc:
-        _flash_error(request, exc)
+        messages.error(request, error_text(exc))
     return redirect("cobuild:admission_index")
 
 

@@ -5,8 +5,7 @@ offerings and slot series. Thin: parse → fetch through the scope → service �
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -19,28 +18,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from gongzhi.accounts.roles import Cap
-from gongzhi.core.errors import DomainError
 from gongzhi.core.scope import get_scoped, scope_of, scoped
 from gongzhi.registry.models import Area, MemberUnit
 from gongzhi.web.forms import area_label, set_choices
 from gongzhi.web.pages import attempt, not_found_as_404, paginate
+from gongzhi.web.pages import attempt_flash as _flash
 from gongzhi.web.pages import need as _need
 
 from ..forms_bookings import BookForm, OfferingForm, OrgForm, SlotsForm, StepForm
 from ..models import Slot
 from ..selectors import bookings as selectors
 from ..services import bookings as services
-
-T = TypeVar("T")
-
-
-def _flash(request: HttpRequest, action: Callable[[], T]) -> T | None:
-    try:
-        return action()
-    except DomainError as exc:
-        messages.error(request, "；".join(m for ms in exc.fields.values() for m in ms) or exc.message)
-        return None
-
 
 # ------------------------------------------------------------------------------------------ residents (phone)
 

@@ -5,8 +5,7 @@ with the errors on its fields."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -19,11 +18,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from gongzhi.accounts.roles import Cap
-from gongzhi.core.errors import DomainError
 from gongzhi.core.scope import get_scoped, scope_of, scoped
 from gongzhi.registry.models import Area, AreaKind, MemberUnit, PartyOrganisation, Person
 from gongzhi.web.forms import area_label, set_choices
 from gongzhi.web.pages import attempt, not_found_as_404, paginate
+from gongzhi.web.pages import attempt_flash as _flash
 from gongzhi.web.pages import need as _need
 
 from .. import excel_library
@@ -43,17 +42,7 @@ from ..services import library as services
 from ..services.common import actor_units, can_manage, person_of
 from ..workflow import MATCH, NEED, MatchState, NeedState
 
-T = TypeVar("T")
 MAX_CHOICES = 500
-
-
-def _flash(request: HttpRequest, action: Callable[[], T]) -> T | None:
-    try:
-        return action()
-    except DomainError as exc:
-        detail = "；".join(m for ms in exc.fields.values() for m in ms) or exc.message
-        messages.error(request, detail)
-        return None
 
 
 def _version(request: HttpRequest) -> int | None:

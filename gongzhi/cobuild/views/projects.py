@@ -5,9 +5,8 @@ with the errors on the fields."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -20,12 +19,13 @@ from django.views.decorators.http import require_POST
 
 from gongzhi.accounts.roles import Cap
 from gongzhi.core import ledger
-from gongzhi.core.errors import DomainError, NotFound
+from gongzhi.core.errors import NotFound
 from gongzhi.core.scope import as_scope, get_scoped, scoped
 from gongzhi.councils.models import AgendaItem
 from gongzhi.registry.models import Area, AreaKind, CommitmentItem, MemberUnit, Person
 from gongzhi.web.forms import area_label, lookup_url, set_choices
 from gongzhi.web.pages import attempt, not_found_as_404, paginate
+from gongzhi.web.pages import attempt_flash as _flash
 
 from ..forms_projects import (
     ClaimForm,
@@ -44,17 +44,7 @@ from ..selectors import projects as sel
 from ..services import projects as svc
 from ..workflow import ProjectState
 
-T = TypeVar("T")
 AREA_KINDS = (AreaKind.DISTRICT, AreaKind.STREET, AreaKind.COMMUNITY, AreaKind.GRID, AreaKind.COMPOUND)
-
-
-def _flash(request: HttpRequest, action: Callable[[], T]) -> T | None:
-    try:
-        return action()
-    except DomainError as exc:
-        detail = "；".join(m for ms in exc.fields.values() for m in ms) or exc.message
-        messages.error(request, detail)
-        return None
 
 
 def _int(raw: str | None) -> int | None:
