@@ -18,7 +18,9 @@ HOURS_PATTERN = r"^[0-9]{1,4}(\.[0-9])?$"
 
 # Yuan with at most two decimals, 0 to 9,999,999,999.99.
 Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2),
-                  WithJsonSchema({"type": "string", "pattern": MONEY_PATTERN, "examples": ["20000", "1500.50"]})]
+                  WithJsonSchema({"type": "string", "pattern": MONEY_PATTERN, "maxLength": 13,
+                                  "examples": ["20000", "1500.50"]})]
 # Hours with at most one decimal, 0 to 9,999.9.
 Hours = Annotated[Decimal, Field(ge=0, max_digits=5, decimal_places=1),
-                  WithJsonSchema({"type": "string", "pattern": HOURS_PATTERN, "examples": ["2", "1.5"]})]
+                  WithJsonSchema({"type": "string", "pattern": HOURS_PATTERN, "maxLength": 6,
+                                  "examples": ["2", "1.5"]})]

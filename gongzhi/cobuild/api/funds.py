@@ -34,8 +34,8 @@ class RuleIn(Schema):
     year: int = Field(..., ge=2000, le=2100)
     source: SourceLiteral  # type: ignore[valid-type]
     target_kind: Literal["community", "grid", "compound"] = "community"
-    base_amount: str = Field(..., pattern=MONEY, description="每个对象基数（元），如 20000")
-    per_hundred_households: str = Field("0", pattern=MONEY, description="每百户增加（元），如 2000")
+    base_amount: str = Field(..., pattern=MONEY, max_length=12, description="每个对象基数（元），如 20000")
+    per_hundred_households: str = Field("0", pattern=MONEY, max_length=12, description="每百户增加（元），如 2000")
 
 
 class BudgetIn(Schema):
@@ -44,12 +44,12 @@ class BudgetIn(Schema):
     project_id: int | None = None
     year: int = Field(..., ge=2000, le=2100)
     source: SourceLiteral  # type: ignore[valid-type]
-    amount: str = Field(..., pattern=MONEY, description="预算金额（元），如 20000 或 1500.50")
+    amount: str = Field(..., pattern=MONEY, max_length=12, description="预算金额（元），如 20000 或 1500.50")
     note: str = Field("", max_length=200)
 
 
 class SpendingIn(Schema):
-    amount: str = Field(..., pattern=MONEY, description="金额（元），如 150.50；不得超过预算余额")
+    amount: str = Field(..., pattern=MONEY, max_length=12, description="金额（元），如 150.50；不得超过预算余额")
     purpose: PurposeLiteral  # type: ignore[valid-type]
     description: str = Field(..., min_length=1, max_length=200)
     payee: str = Field("", max_length=100)

@@ -189,7 +189,8 @@ def create_need(request: HttpRequest, payload: NeedIn) -> Status[dict[str, Any]]
 
 
 @router.get("/cobuild/needs/matching", response=list[dict], summary="匹配建议 Suggestions for an area")
-def needs_matching(request: HttpRequest, area_id: int, limit: int = Query(3, ge=1, le=10)) -> list[dict[str, Any]]:
+def needs_matching(request: HttpRequest, area_id: int,
+                   per_need: int = Query(3, ge=1, le=10, description="每个需求推荐几项资源")) -> list[dict[str, Any]]:
     """Every open need of the area's subtree the caller sees (at most 2,000), each with its best resources, ranked
     as for one need."""
     user = user_of(request)
@@ -197,7 +198,7 @@ def needs_matching(request: HttpRequest, area_id: int, limit: int = Query(3, ge=
     return [{"need": {"id": n.pk, "title": n.title, "kind": n.kind, "area": n.area.name},
              "suggestions": [{"rank": s.rank, "resource": _resource_out(s.resource), "reach": s.reach_label,
                               "left": s.left, "explanation": s.explanation} for s in suggestions]}
-            for n, suggestions in selectors.suggest_for_area(user, area, limit)]
+            for n, suggestions in selectors.suggest_for_area(user, area, per_need)]
 
 
 @router.get("/cobuild/needs/{need_id}", response=dict, summary="需求详情 A need")
@@ -227,7 +228,7 @@ def step_need(request: HttpRequest, need_id: int, payload: LibraryStepIn) -> dic
 
 
 @router.get("/cobuild/needs/{need_id}/suggestions", response=list[dict], summary="推荐资源 Suggested resources")
-def need_suggestions(request: HttpRequest, need_id: int, limit: int = Query(10, ge=1, le=50)) -> list[dict[str, Any]]:
+def need_suggestions(request: HttpRequest, need_id: int, limit: int = Query(10, ge=1, le=200)) -> list[dict[str, Any]]:
     """Ranked by reach (same community → street → district), capacity left, past reliability; each with its
     Chinese explanation."""
     user = user_of(request)

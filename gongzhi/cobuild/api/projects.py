@@ -7,7 +7,7 @@ import base64
 import binascii
 import datetime as dt
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
@@ -22,6 +22,9 @@ from gongzhi.registry.models import Area, CommitmentItem, MemberUnit, Person
 from ..models import Claim, Delivery, ListType, Match, Milestone, Need, Project, VolunteerTeam
 from ..selectors import projects as sel
 from ..services import projects as svc
+
+# A photo of at most 5 MB, base64-encoded (as the case pipeline takes them).
+Photo = Annotated[str, Field(max_length=7_000_000)]
 
 router = Router(tags=["共驻共建 cobuild"])
 
@@ -58,7 +61,7 @@ class ProjectStepIn(Schema):
     progress: int | None = Field(None, ge=0, le=100)
     achieved_value: Money | None = None
     note: str = Field("", max_length=1000, description="验收意见")
-    photos: list[str] = Field(default_factory=list, max_length=6, description="照片，base64 编码的 JPEG/PNG")
+    photos: list[Photo] = Field(default_factory=list, max_length=6, description="照片，base64 编码的 JPEG/PNG")
 
 
 class RateIn(Schema):
@@ -105,7 +108,7 @@ class DeliveryIn(Schema):
     need_id: int | None = None
     match_id: int | None = None
     participants: list[ParticipantIn] = Field(default_factory=list, max_length=200)
-    photos: list[str] = Field(default_factory=list, max_length=6)
+    photos: list[Photo] = Field(default_factory=list, max_length=6)
 
 
 class VolunteerTeamIn(Schema):

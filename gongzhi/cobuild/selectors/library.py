@@ -189,7 +189,7 @@ def suggest(need: Need, limit: int = 10, *, today: dt.date | None = None) -> lis
     the explanations.
     """
     today = today or timezone.localdate()
-    limit = max(1, min(int(limit), 50))
+    limit = max(1, min(int(limit), 200))
     paths = _ancestor_paths(need.area_path)
     reach = ResourceReach.objects.filter(area_path__in=paths)
     closest = (reach.filter(resource=OuterRef("pk")).annotate(n=Length("area_path")).order_by("-n")
