@@ -561,3 +561,24 @@ def test_the_demo_builds_a_year_of_projects_claims_and_deliveries(cast: Cast, wo
     for url in ("/cobuild/projects/", "/cobuild/pool/", "/cobuild/deliveries/", "/cobuild/hours/",
                 "/cobuild/teams/", f"/cobuild/projects/{Project.objects.first().pk}/"):
         assert client.get(url).status_code == 200, url
+
+
+def test_a_decided_council_item_becomes_a_community_need(cast: Cast, world, client) -> None:
+    item = decided_item(cast)
+    client.force_login(cast.alice)
+    assert f"/cobuild/needs/new/?item={item.pk}" in client.get(f"/councils/items/{item.pk}/").content.decode()
+    form = client.get(f"/cobuild/needs/new/?item={item.pk}").content.decode()
+    assert "老楼加装扶手" in form and "由卫健局牵头加装扶手" in form
+    made = client.post(f"/cobuild/needs/new/?item={item.pk}", {
+        "kind": "facilities", "title": "老楼加装扶手", "description": "由卫健局牵头加装扶手", "area": cast.community.pk,
+        "quantity": 1, "beneficiaries": 0, "urgency": "normal", "scale": ""})
+    assert made.status_code == 302
+    need = Need.objects.get(title="老楼加装扶手")
+    assert need.agenda_item == item and need.source == "council"
+    fresh = councils.item_propose(actor=cast.alice, council=item.council, title="未决议题", description="x")
+    token = accounts.token_create(actor=None, user=cast.alice, name="t")[1]
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    refused = api.post("/api/v1/cobuild/needs", json.dumps({
+        "area_id": cast.community.pk, "kind": "facilities", "title": "未决", "agenda_item_id": fresh.pk}),
+        content_type="application/json")
+    assert refused.status_code == 400 and "agenda_item" in refused.json()["error"]["fields"]

@@ -43,6 +43,7 @@ class NeedIn(Schema):
     urgency: UrgencyCode = "normal"
     wanted_by: dt.date | None = Field(None, description="期望解决时间，不能早于今天")
     case_id: int | None = Field(None, description="由诉求转化：诉求 id（须可见）")
+    agenda_item_id: int | None = Field(None, description="由议事决议转化：已决议的议题 id（须可见）")
 
 
 class NeedPatch(Schema):
@@ -184,7 +185,12 @@ def create_need(request: HttpRequest, payload: NeedIn) -> Status[dict[str, Any]]
         need = services.need_from_case(actor=user, case=case, title=payload.title, **args)
     else:
         area = get_scoped(user, Area, payload.area_id, cap=Cap.COBUILD_VIEW)
-        need = services.need_register(actor=user, area=area, title=payload.title, **args)
+        item = None
+        if payload.agenda_item_id is not None:
+            from gongzhi.councils.models import AgendaItem
+
+            item = get_scoped(user, AgendaItem, payload.agenda_item_id)
+        need = services.need_register(actor=user, area=area, title=payload.title, agenda_item=item, **args)
     return Status(201, _need_out(selectors.need_get(user, need.pk)))
 
 

@@ -109,13 +109,21 @@ def need_register(*, actor: Any, area: Area | None, kind: str, title: str, descr
     require_manage(actor, area.path)
     if source not in NeedSource.values:
         raise InvalidInput.on("source", _("未知的需求来源"))
+    if agenda_item is not None:
+        # 议事决议: a council decided that the community needs this; the need keeps the item it came from.
+        from gongzhi.councils.workflow import SETTLED_HERE
+
+        if agenda_item.state not in SETTLED_HERE:
+            raise InvalidInput.on("agenda_item", _("只有已决议的议题可以转为社区需求"))
+        source = NeedSource.COUNCIL
     fields = _need_fields(kind=kind, title=title, description=description, scale=scale, quantity=quantity,
                           beneficiaries=beneficiaries, urgency=urgency, wanted_by=wanted_by, today=_today(today))
     need = Need.objects.create(area=area, area_path=area.path, source=source, case=case, agenda_item=agenda_item,
                                created_by=actor if getattr(actor, "pk", None) else None, **fields)
     audit.record(actor=actor, action="cobuild.need.create", obj=need,
                  after={**{k: str(v) if isinstance(v, dt.date) else v for k, v in fields.items()},
-                        "area": area.pk, "source": source, "case": getattr(case, "pk", None)})
+                        "area": area.pk, "source": source, "case": getattr(case, "pk", None),
+                        "agenda_item": getattr(agenda_item, "pk", None)})
     return need
 
 

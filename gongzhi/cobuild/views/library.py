@@ -116,13 +116,23 @@ def _need_args(d: dict[str, Any]) -> dict[str, Any]:
 @login_required
 @not_found_as_404
 def need_new(request: HttpRequest) -> HttpResponse:
+    """登记需求; with ``?item=`` a decided council item becomes the need (its title and decision filled in)."""
     _need(request, Cap.COBUILD_MANAGE)
-    form = NeedForm(request.POST or None)
+    item = None
+    initial: dict[str, Any] = {}
+    if request.GET.get("item", "").isdigit():
+        from gongzhi.councils.models import AgendaItem
+
+        item = get_scoped(request.user, AgendaItem.objects.select_related("council__area"), int(request.GET["item"]))
+        initial = {"title": item.title[:100], "description": item.decision or item.description,
+                   "area": item.council.area_id}
+    form = NeedForm(request.POST or None, initial=initial)
     set_choices(form.fields["area"], _area_choices(request.user, services.NEED_AREA_KINDS), blank="—")
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         area = Area.objects.filter(pk=d["area"]).first() if d["area"] else None
-        need = attempt(form, lambda: services.need_register(actor=request.user, area=area, **_need_args(d)))
+        need = attempt(form, lambda: services.need_register(actor=request.user, area=area, agenda_item=item,
+                                                            **_need_args(d)))
         if need is not None:
             messages.success(request, _("已登记需求：{t}").format(t=need.title))
             return redirect("cobuild:need", pk=need.pk)
