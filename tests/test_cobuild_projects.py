@@ -327,6 +327,33 @@ def test_two_claims_of_one_project_exactly_one_wins() -> None:
     assert p.claims_active == 1 and p.state == ProjectState.IN_PROGRESS
     assert Claim.objects.filter(project=p, state=ClaimState.ACTIVE).count() == 1
 
+    # With two places both claims stand, even though only one of them can be the one that starts the project.
+    two = open_project(cast, title="楼道照明改造", claim_limit=2)
+    results.clear()
+    barrier = threading.Barrier(2)
+
+    def claim_two(user: Any, unit: Any) -> None:
+        copy = Project.objects.select_related("list_type").get(pk=two.pk)
+        barrier.wait()
+        try:
+            svc.claim_create(actor=user, project=copy, unit=unit)
+            results.append("ok")
+        except Conflict as exc:
+            results.append(f"conflict: {exc.message}")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=claim_two, args=(w["hank"], w["unit"])),
+               threading.Thread(target=claim_two, args=(other, second))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == ["ok", "ok"]
+    two = Project.objects.get(pk=two.pk)
+    assert two.claims_active == 2 and two.state == ProjectState.IN_PROGRESS
+    assert AuditEntry.objects.filter(action="cobuild.project.claim", object_id=str(two.pk)).count() == 1
+
 
 # ---------------------------------------------------------------------------------------------- scope
 

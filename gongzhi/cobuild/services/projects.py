@@ -396,8 +396,15 @@ def claim_create(*, actor: Any, project: Project, unit: MemberUnit | None = None
                  after=audit.snapshot(claim, ("project", "unit", "person", "pledge")))
     fresh = Project.objects.get(pk=project.pk)
     if fresh.state == P.OPEN:
-        PROJECT.apply(actor=actor, obj=fresh, name="claim", version=fresh.version,
-                      audit_after={"claim": claim.pk})
+        try:
+            with transaction.atomic():
+                PROJECT.apply(actor=actor, obj=fresh, name="claim", version=fresh.version,
+                              audit_after={"claim": claim.pk})
+        except Conflict:
+            # Another claimant's place (claim limit above one) started the project a moment earlier: this claim
+            # stands, the project is under way either way.
+            if not Project.objects.filter(pk=project.pk).exclude(state=P.OPEN).exists():
+                raise
     return claim
 
 
