@@ -72,9 +72,9 @@ def test_figures_of_a_community_count_only_its_subtree(cast) -> None:
     today = timezone.localdate()
     f = fig.figures(cast.community, today - dt.timedelta(days=365), today)
     assert (f.needs_registered, f.needs_met, f.needs_open) == (2, 1, 1)
-    assert (f.resources_offered, f.resources_capacity, f.resources_used) == (1, 6, 2)
+    assert (f.resources_offered, f.resources_matched) == (1, 1)
     assert (f.projects_due, f.projects_on_time, f.projects_overdue) == (2, 1, 1)
-    assert f.on_time_rate == 0.5
+    assert f.on_time_rate == 0.5 and f.on_time_percent == 50.0
     assert (f.services, f.beneficiaries, f.hours, f.volunteers_active) == (1, 40, Decimal("3"), 1)
     assert (f.budget, f.spent_in_period, f.balance) == (Decimal("20000"), Decimal("1500"), Decimal("18500"))
     assert [code for code, _label, _t in f.spent_by_purpose] == ["service"]

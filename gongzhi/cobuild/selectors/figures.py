@@ -6,7 +6,8 @@ figures are a dozen statements whatever the number of deliveries. The caller has
 
 Definitions (they are shown on the page):
 - needs registered / met: created / met inside the period; open: not met or withdrawn now.
-- resources offered: valid during the period; used: what confirmed matches took of their capacity.
+- resources offered: valid during the period; matched: those of them that confirmed matches drew on (capacities
+  are in different measures — 次, 小时, 元 — so they are counted, not added up).
 - projects due: due inside the period; on time: accepted no later than their due date; overdue: due before the end
   of the period (or today) and not accepted.
 - services, beneficiaries, hours: deliveries inside the period; volunteers active: different people with hours.
@@ -53,8 +54,7 @@ class Figures:
     needs_met: int = 0
     needs_open: int = 0
     resources_offered: int = 0
-    resources_capacity: int = 0
-    resources_used: int = 0
+    resources_matched: int = 0
     matches_confirmed: int = 0
     projects_due: int = 0
     projects_on_time: int = 0
@@ -77,6 +77,10 @@ class Figures:
     @property
     def on_time_rate(self) -> float | None:
         return self.projects_on_time / self.projects_due if self.projects_due else None
+
+    @property
+    def on_time_percent(self) -> float | None:
+        return None if self.on_time_rate is None else round(self.on_time_rate * 100, 1)
 
     @property
     def refusal_rate(self) -> float | None:
@@ -106,8 +110,8 @@ def figures(area: Area, start: dt.date, end: dt.date, *, today: dt.date | None =
     )
     f.needs_registered, f.needs_met, f.needs_open = needs["registered"], needs["met"], needs["open"]
     res = _in(Resource.objects, path).filter(valid_from__lte=end, valid_until__gte=start).aggregate(
-        n=Count("pk"), cap=Coalesce(Sum("capacity"), 0), used=Coalesce(Sum("used"), 0))
-    f.resources_offered, f.resources_capacity, f.resources_used = res["n"], res["cap"], res["used"]
+        n=Count("pk"), matched=Count("pk", filter=Q(used__gt=0)))
+    f.resources_offered, f.resources_matched = res["n"], res["matched"]
     f.matches_confirmed = _in(Match.objects, path).filter(
         confirmed_at__gte=t0, confirmed_at__lt=t1, state__in=[MatchState.CONFIRMED, MatchState.DONE]).count()
     cutoff = min(end, today)

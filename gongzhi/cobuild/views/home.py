@@ -103,7 +103,7 @@ def figures_export(request: HttpRequest) -> HttpResponseBase:
     columns = [
         ledger.Col(_("区域")), ledger.Col(_("区域代码"), "code"),
         ledger.Col(_("新登记需求"), "int"), ledger.Col(_("已满足需求"), "int"), ledger.Col(_("待满足需求"), "int"),
-        ledger.Col(_("在库资源"), "int"), ledger.Col(_("资源总量"), "int"), ledger.Col(_("已对接量"), "int"),
+        ledger.Col(_("在库资源"), "int"), ledger.Col(_("已被对接的资源"), "int"),
         ledger.Col(_("确认对接"), "int"), ledger.Col(_("到期项目"), "int"), ledger.Col(_("按期完成"), "int"),
         ledger.Col(_("超期项目"), "int"), ledger.Col(_("认领"), "int"), ledger.Col(_("服务次数"), "int"),
         ledger.Col(_("服务人次"), "int"), ledger.Col(_("志愿服务时长（小时）"), "number"),
@@ -116,7 +116,7 @@ def figures_export(request: HttpRequest) -> HttpResponseBase:
         for a in areas:
             f = fig.figures(a, start, end)
             yield [a.name, a.code, f.needs_registered, f.needs_met, f.needs_open, f.resources_offered,
-                   f.resources_capacity, f.resources_used, f.matches_confirmed, f.projects_due, f.projects_on_time,
+                   f.resources_matched, f.matches_confirmed, f.projects_due, f.projects_on_time,
                    f.projects_overdue, f.claims, f.services, f.beneficiaries, f.hours, f.volunteers_active,
                    f.requests_filed, f.requests_admitted, f.requests_refused, f.flags, f.budget, f.spent_in_period,
                    f.spent_to_date]
