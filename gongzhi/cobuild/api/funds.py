@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+from decimal import Decimal
 from typing import Any, Literal
 
 from django.http import HttpRequest
@@ -13,6 +14,7 @@ from ninja import Field, Query, Router, Schema, Status
 
 from gongzhi.accounts.roles import Cap
 from gongzhi.api.auth import user_of
+from gongzhi.api.fields import Money
 from gongzhi.core.errors import InvalidInput, NotFound
 from gongzhi.core.scope import get_scoped
 from gongzhi.registry.models import Area, PartyOrganisation
@@ -24,8 +26,6 @@ from ..services import funds as services
 router = Router(tags=["共驻共建 cobuild"])
 
 SourceLiteral = Literal[tuple(FundSource.values)]  # type: ignore[valid-type]
-# Money as text in yuan with at most two decimals: exact (no float rounding), bounded by the pattern.
-MONEY = r"^[0-9]{1,9}(\.[0-9]{1,2})?$"
 PurposeLiteral = Literal[tuple(Purpose.values)]  # type: ignore[valid-type]
 
 
@@ -34,8 +34,8 @@ class RuleIn(Schema):
     year: int = Field(..., ge=2000, le=2100)
     source: SourceLiteral  # type: ignore[valid-type]
     target_kind: Literal["community", "grid", "compound"] = "community"
-    base_amount: str = Field(..., pattern=MONEY, max_length=12, description="每个对象基数（元），如 20000")
-    per_hundred_households: str = Field("0", pattern=MONEY, max_length=12, description="每百户增加（元），如 2000")
+    base_amount: Money = Field(..., description="每个对象基数（元），如 20000")
+    per_hundred_households: Money = Field(Decimal("0"), description="每百户增加（元），如 2000")
 
 
 class BudgetIn(Schema):
@@ -44,12 +44,12 @@ class BudgetIn(Schema):
     project_id: int | None = None
     year: int = Field(..., ge=2000, le=2100)
     source: SourceLiteral  # type: ignore[valid-type]
-    amount: str = Field(..., pattern=MONEY, max_length=12, description="预算金额（元），如 20000 或 1500.50")
+    amount: Money = Field(..., description="预算金额（元），如 20000 或 1500.50")
     note: str = Field("", max_length=200)
 
 
 class SpendingIn(Schema):
-    amount: str = Field(..., pattern=MONEY, max_length=12, description="金额（元），如 150.50；不得超过预算余额")
+    amount: Money = Field(..., description="金额（元），如 150.50；不得超过预算余额")
     purpose: PurposeLiteral  # type: ignore[valid-type]
     description: str = Field(..., min_length=1, max_length=200)
     payee: str = Field("", max_length=100)

@@ -449,26 +449,35 @@ def needs_template(request: HttpRequest) -> HttpResponseBase:
     return ledger.attachment(excel_library.needs_template(), _("社区需求导入模板.xlsx"))
 
 
-@login_required
-@not_found_as_404
-def needs_import(request: HttpRequest) -> HttpResponse:
-    """需求清单导入: all rows or none, the report names row, column and reason."""
-    _need(request, Cap.COBUILD_MANAGE)
+def _import_page(request: HttpRequest, *, what: str, run: Any, checked: str, done: str,
+                 done_url: str) -> HttpResponse:
+    """One import page for either list: upload, optional dry run, all rows or none, errors by row and column."""
     form = ImportForm(request.POST or None, request.FILES or None)
+    if what == "resources":
+        form.fields["file"].label = _("资源清单（.xlsx）")
     report = None
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         if upload.size and upload.size > settings.GONGZHI_MAX_UPLOAD_BYTES:
             form.add_error("file", _("文件不能超过10MB"))
         else:
-            report = excel_library.import_needs(actor=request.user, data=upload.read(),
-                                                dry_run=form.cleaned_data["dry_run"])
+            report = run(actor=request.user, data=upload.read(), dry_run=form.cleaned_data["dry_run"])
             if report.ok and report.dry_run:
-                messages.success(request, _("预检通过：将登记 {n} 条需求；未写入任何数据").format(n=report.created))
+                messages.success(request, checked.format(n=report.created))
             elif report.ok:
-                messages.success(request, _("导入成功：登记 {n} 条需求").format(n=report.created))
-                return redirect("cobuild:needs")
-    return render(request, "cobuild/library_import.html", {"form": form, "report": report, "what": "needs"})
+                messages.success(request, done.format(n=report.created))
+                return redirect(done_url)
+    return render(request, "cobuild/library_import.html", {"form": form, "report": report, "what": what})
+
+
+@login_required
+@not_found_as_404
+def needs_import(request: HttpRequest) -> HttpResponse:
+    """需求清单导入: all rows or none, the report names row, column and reason."""
+    _need(request, Cap.COBUILD_MANAGE)
+    return _import_page(request, what="needs", run=excel_library.import_needs,
+                        checked=_("预检通过：将登记 {n} 条需求；未写入任何数据"), done=_("导入成功：登记 {n} 条需求"),
+                        done_url="cobuild:needs")
 
 
 @login_required
@@ -484,22 +493,9 @@ def resources_template(request: HttpRequest) -> HttpResponseBase:
 def resources_import(request: HttpRequest) -> HttpResponse:
     """资源清单导入: a unit's handler lists her unit's resources in Excel; all rows or none."""
     _need(request, Cap.COBUILD_OFFER)
-    form = ImportForm(request.POST or None, request.FILES or None)
-    form.fields["file"].label = _("资源清单（.xlsx）")
-    report = None
-    if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        if upload.size and upload.size > settings.GONGZHI_MAX_UPLOAD_BYTES:
-            form.add_error("file", _("文件不能超过10MB"))
-        else:
-            report = excel_library.import_resources(actor=request.user, data=upload.read(),
-                                                    dry_run=form.cleaned_data["dry_run"])
-            if report.ok and report.dry_run:
-                messages.success(request, _("预检通过：将发布 {n} 项资源；未写入任何数据").format(n=report.created))
-            elif report.ok:
-                messages.success(request, _("导入成功：发布 {n} 项资源").format(n=report.created))
-                return redirect("cobuild:my_resources")
-    return render(request, "cobuild/library_import.html", {"form": form, "report": report, "what": "resources"})
+    return _import_page(request, what="resources", run=excel_library.import_resources,
+                        checked=_("预检通过：将发布 {n} 项资源；未写入任何数据"), done=_("导入成功：发布 {n} 项资源"),
+                        done_url="cobuild:my_resources")
 
 
 urlpatterns = [
