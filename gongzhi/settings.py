@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "gongzhi.councils",
     "gongzhi.patrol",
     "gongzhi.cobuild",
+    "gongzhi.dispatch",
     "gongzhi.notifications",
     "gongzhi.api",
     "gongzhi.web",

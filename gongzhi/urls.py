@@ -13,6 +13,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("patrol/", include("gongzhi.patrol.urls")),
     path("cobuild/", include("gongzhi.cobuild.urls")),
     path("jobs/", include("gongzhi.jobs.urls")),
+    path("dispatch/", include("gongzhi.dispatch.urls")),
     path("", include("gongzhi.web.urls")),
 ]
 if settings.DEBUG:

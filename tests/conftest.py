@@ -54,11 +54,15 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
         from gongzhi.cases.categories import load_default_categories
         from gongzhi.cobuild.models import load_default_list_types
         from gongzhi.councils.models import CouncilKind, load_default_kinds
+        from gongzhi.dispatch import engine
+        from gongzhi.dispatch.services import factory_install
 
         with item.config.stash[blocking_manager_key].unblock():
             load_default_categories(Category)
             load_default_kinds(CouncilKind)
             load_default_list_types()
+            factory_install()
+            engine.forget()
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from gongzhi.cases.mediation_api import router as mediation_router
 from gongzhi.cobuild.api import router as cobuild_router
 from gongzhi.core.errors import NotFound
 from gongzhi.councils.api import router as councils_router
+from gongzhi.dispatch.api import router as dispatch_router
 from gongzhi.jobs.api import router as jobs_router
 from gongzhi.notifications.api import router as notifications_router
 from gongzhi.patrol.api import router as patrol_router
@@ -80,6 +81,7 @@ api.add_router("", councils_router)
 api.add_router("", notifications_router)
 api.add_router("", patrol_router)
 api.add_router("", cobuild_router)
+api.add_router("", dispatch_router)
 api.add_router("", accounts_router)
 api.add_router("", lookups_router)
 api.add_router("", jobs_router)

@@ -59,6 +59,13 @@ _STEP = Area.steplen
 # ------------------------------------------------------------------------------------------ routing
 
 
+# Other modules that act on every new case or every acceptance (dispatch intelligence: suggest a category at intake,
+# learn from what the dispatcher chose). Registered from their AppConfig.ready; each runs inside the same
+# transaction as the step, so a failure leaves nothing half-written.
+INTAKE_HOOKS: list[Any] = []  # hook(case, actor)
+ACCEPT_HOOKS: list[Any] = []  # hook(case, category, actor)
+
+
 @dataclass(frozen=True)
 class Route:
     level: str
@@ -286,6 +293,8 @@ def case_submit(
                  after={"state": case.state, "title": case.title, "channel": channel, "area": area_id,
                         "level": case.level, "category": category.code if category else None,
                         "reporter": reporter_id})
+    for hook in INTAKE_HOOKS:
+        hook(case, actor)
     rollup.add(case)  # last: the day's row stays locked only until the commit that follows
     return case
 
@@ -547,6 +556,8 @@ def transition(
                        assignee_unit=None, claimable=False, escalation_count=case.escalation_count + 1)
         tell_dispatcher = True
 
+    if name == "accept":
+        after_save.extend(lambda hook=hook: hook(case, category, actor) for hook in ACCEPT_HOOKS)
     TRANSITIONS.apply(actor=actor, obj=case, name=name, version=version, changes=changes, reason=reason,
                       around=rollup.track, then=after_save)
 

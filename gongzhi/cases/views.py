@@ -297,8 +297,14 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     from gongzhi.cobuild.models import Need
 
     needs = list(scoped(user, Need).filter(case=case).order_by("pk")[:10]) if staff else []
+    # 派单智能: the classifier's proposal, pre-filled in the accept form when it is confident enough.
+    from gongzhi.dispatch.selectors import suggestion_for
+
+    suggestion = suggestion_for(user, case) if staff else None
+    prefill = suggestion.category if suggestion and suggestion.status == "prefilled" else None
     context = {
         "case": case, "allowed": [TRANSITIONS[n] for n in allowed], "staff": staff, "needs": needs,
+        "suggestion": suggestion, "prefill": prefill, "can_accept": "accept" in allowed,
         "can_make_need": staff and not needs and scope.can(Cap.COBUILD_MANAGE, area_path=case.area_path),
         "timeline": [(e, STEP_LABELS.get(e.action.rsplit(".", 1)[-1], e.action)) for e in selectors.timeline(case)],
         "photos": case.photos.all(),

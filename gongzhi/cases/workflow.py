@@ -55,10 +55,11 @@ CONFLICT = _("该诉求已被他人处理或当前状态不能执行此操作，
 
 # The whole graph. Read a row as: from any of these states, these actors may move the case to the target.
 TRANSITIONS = Workflow(action_prefix="cases.case", initial=S.SUBMITTED, conflict_message=CONFLICT, transitions=[
-    _t("accept", _("受理"), {S.SUBMITTED}, S.ACCEPTED, {A.DISPATCHER}),
+    # The system accepts and dispatches only where an administrator turned on auto-dispatch for the category.
+    _t("accept", _("受理"), {S.SUBMITTED}, S.ACCEPTED, {A.DISPATCHER, A.SYSTEM}),
     _t("reject", _("不予受理"), {S.SUBMITTED}, S.REJECTED, {A.DISPATCHER}, reason=True),
     _t("merge", _("并单"), {S.SUBMITTED, S.ACCEPTED}, S.MERGED, {A.DISPATCHER}, reason=True),
-    _t("dispatch", _("派遣"), {S.ACCEPTED, S.RETURNED}, S.DISPATCHED, {A.DISPATCHER}),
+    _t("dispatch", _("派遣"), {S.ACCEPTED, S.RETURNED}, S.DISPATCHED, {A.DISPATCHER, A.SYSTEM}),
     _t("return", _("退回"), {S.DISPATCHED}, S.RETURNED, {A.HANDLER}, reason=True),
     _t("start", _("签收办理"), {S.DISPATCHED, S.REOPENED}, S.IN_PROGRESS, {A.HANDLER}),
     _t("claim", _("领单"), {S.ACCEPTED}, S.IN_PROGRESS, {A.CLAIMANT}),

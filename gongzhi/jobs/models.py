@@ -17,6 +17,7 @@ class JobKind(models.TextChoices):
     REGISTRY_IMPORT = "registry_import", _("台账导入")
     REGISTRY_DRY_RUN = "registry_dry_run", _("台账预检")
     REGISTRY_EXPORT = "registry_export", _("台账导出")
+    DISPATCH_TRAIN = "dispatch_train", _("派单模型训练")
 
 
 class JobState(models.TextChoices):

@@ -74,6 +74,15 @@ def export_start(*, actor: Any, kind: str, filters: dict[str, str]) -> Job:
     return _enqueue(job)
 
 
+def dispatch_train_start(*, actor: Any, activate: bool = False) -> Job:
+    """Training the dispatch classifier on the platform's closed cases, as a job (the caller checked the right)."""
+    job = Job.objects.create(owner=actor, kind=JobKind.DISPATCH_TRAIN, label=_("训练派单分类模型"),
+                             params={"activate": bool(activate), "language": translation.get_language() or ""})
+    audit.record(actor=actor, action="job.start", obj=job, after={"kind": job.kind, "label": job.label},
+                 area_path="")
+    return _enqueue(job)
+
+
 def job_claim(*, job_id: int) -> Job | None:
     """Queued → running; None when another worker got there first (or the job is gone)."""
     claimed = Job.objects.filter(pk=job_id, state=JobState.QUEUED).update(

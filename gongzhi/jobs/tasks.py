@@ -28,6 +28,8 @@ def run_job(job_id: int) -> str:
         with translation.override(job.params.get("language") or settings.LANGUAGE_CODE):
             if job.kind == JobKind.REGISTRY_EXPORT:
                 _export(job)
+            elif job.kind == JobKind.DISPATCH_TRAIN:
+                _dispatch_train(job)
             else:
                 _import(job, dry_run=job.kind == JobKind.REGISTRY_DRY_RUN)
     except Exception:
@@ -52,6 +54,24 @@ def _import(job: Job, *, dry_run: bool) -> None:
     # A 预检 has done its work even when it finds problems: its report is the answer.
     services.job_finish(job=job, ok=report.ok or dry_run, done=report.rows, total=report.rows, report=figures,
                         errors=[asdict(e) for e in report.errors])
+
+
+def _dispatch_train(job: Job) -> None:
+    from gongzhi.dispatch import services as dispatch_services
+
+    stages = {"读取": 0, "特征": 1, "校准": 2, "训练": 3, "检验": 4}
+
+    def progress(what: str, done: int, total: int) -> None:
+        # Five stages on one bar: reading, features, calibration, the final fit, the hold-out.
+        stage = stages.get(what, 0)
+        files.write_progress(job.pk, stage * 100 + (100 * done // max(total, 1)), 500)
+
+    version = dispatch_services.train_from_cases(actor=job.owner, activate=bool(job.params.get("activate")),
+                                                 progress=progress)
+    report = {"version": version.number, "rows": version.training_rows, "holdout": version.holdout_rows,
+              "macro_f1": version.scores.get("macro_f1"), "accuracy": version.scores.get("accuracy"),
+              "active": version.active}
+    services.job_finish(job=job, ok=True, done=version.training_rows, total=version.training_rows, report=report)
 
 
 def _export(job: Job) -> None:
