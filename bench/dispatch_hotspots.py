@@ -66,11 +66,11 @@ def report(top: int = 5, path: Path | str | None = None) -> list[str]:
         return [f"热点问题: data not found at {path}"]
     messages, skipped = load(path)
     find_hotspots(messages[:50])  # warm up (imports, regular expressions) before timing
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     spots = find_hotspots(messages)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     lines = [f"热点问题 (附件3): {len(messages)} messages ({skipped} without a time), {len(spots)} groups of 2+, "
-             f"grouped in {elapsed:.2f} s (target ≤ {TARGET_SECONDS:.0f} s for 5,000)",
+             f"grouped in {elapsed:.2f} s ({cpu:.2f} s CPU; target ≤ {TARGET_SECONDS:.0f} s for 5,000)",
              f"  {HEAT_FORMULA}"]
     for rank, s in enumerate(spots[:top], 1):
         lines.append(f"  {rank}. heat {s.heat:7.2f}  {s.place or '—'}  {s.first:%Y-%m-%d} ~ {s.last:%Y-%m-%d}  "
@@ -79,10 +79,10 @@ def report(top: int = 5, path: Path | str | None = None) -> list[str]:
         shown = ", ".join(str(k) for k in s.members[:12])
         lines.append(f"     ids: {shown}{' …' if len(s.members) > 12 else ''}")
     scaled = messages + messages[: max(0, 5000 - len(messages))]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     find_hotspots(scaled)
-    lines.append(f"  5,000 messages (附件3 and its first {len(scaled) - len(messages)} again): "
-                 f"{time.perf_counter() - started:.2f} s")
+    lines.append(f"  5,000 messages (附件3 and its first {len(scaled) - len(messages)} again, each copy linked to "
+                 f"its original): {time.perf_counter() - started:.2f} s ({time.process_time() - cpu:.2f} s CPU)")
     return lines
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from gongzhi.cases import selectors
 from gongzhi.cases import services as cases
-from gongzhi.cases.models import CaseSettings, Category, Rating
+from gongzhi.cases.models import Case, CaseSettings, Category, Rating
 from gongzhi.cases.workflow import State
 from gongzhi.core.errors import NotFound
 from tests.cast import Cast
@@ -97,6 +97,13 @@ def test_duplicates_are_suggested_by_place_category_and_text(cast: Cast, pipelin
     found = selectors.suggest_duplicates(cast.alice, second)
     assert [d.case.pk for d in found] == [first.pk]
     assert found[0].score > 0.3
+    # A case that can no longer be merged into (handled, closed, rejected…) is not offered: only open ones are.
+    Case.objects.filter(pk=first.pk).update(state=State.HANDLED)
+    assert selectors.suggest_duplicates(cast.alice, second) == []
+    Case.objects.filter(pk=first.pk).update(state=State.CLOSED)
+    assert selectors.suggest_duplicates(cast.alice, second) == []
+    Case.objects.filter(pk=first.pk).update(state=State.IN_PROGRESS)
+    assert [d.case.pk for d in selectors.suggest_duplicates(cast.alice, second)] == [first.pk]
 
 
 def test_figures_count_response_on_time_resolution_satisfaction_reopens_and_levels(

@@ -172,6 +172,7 @@ def test_auto_dispatch_only_where_switched_on_with_measured_precision(cast: Cast
     assert school.state == State.SUBMITTED
     # A new model must earn the switch again.
     AutoDispatch.objects.filter(category=urban).update(model=None)
+    services.INTAKE.invalidate()
     again = _submit(cast, "小区物业不作为", "物业公司收费不办事")
     assert again.state == State.SUBMITTED
 
@@ -367,3 +368,8 @@ def test_the_dispatch_pages(cast: Cast) -> None:
     assert _client(cast, cast.bob).get("/dispatch/").status_code == 404
     stan_page = _client(cast, cast.stan).get("/dispatch/").content.decode()
     assert "用已办结诉求训练新版本" not in stan_page  # dispatchers read, administrators act
+    services.threshold_set(actor=cast.admin, threshold=0.999)
+    _submit(cast, "有个事情", "想问一下")
+    bench = _client(cast, cast.stan).get("/cases/?queue=to_dispatch").content.decode()
+    assert 'id="hotspots-card"' in bench and 'id="dispatch-card"' in bench
+    assert "待人工分类的诉求：1 件" in bench

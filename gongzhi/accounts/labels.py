@@ -50,6 +50,8 @@ OBJECT_LABELS: dict[str, Any] = {
     "service_org": _("服务组织"), "offering": _("服务项目"), "slot": _("服务时段"), "booking": _("服务预约"),
     "admission": _("准入申请"), "admitted_item": _("准入事项"), "flag": _("未准入事项反映"),
     "claim": _("认领"), "budget": _("经费预算"), "spending": _("经费支出"), "allocation_rule": _("经费分配规则"),
+    "hotspot": _("热点问题"), "model": _("派单分类模型"), "suggestion": _("分类建议"), "settings": _("派单智能设置"),
+    "auto": _("自动派遣开关"),
 }
 VERB_LABELS: dict[str, Any] = {
     "create": _("新增"), "update": _("修改"), "delete": _("删除"), "submit": _("反映"), "activate": _("启用"),
@@ -67,7 +69,7 @@ VERB_LABELS: dict[str, Any] = {
     "match": _("对接"), "deliver": _("落实"), "meet": _("满足"), "withdraw": _("撤回"), "decline": _("婉拒"),
     "cancel": _("取消"), "complete": _("完成"), "report": _("报告进度"), "refuse": _("不予通过"),
     "release": _("退回"), "admit": _("准入"), "book": _("预约"), "spend": _("支出"), "allocate": _("分配"),
-    "flag": _("反映"),
+    "flag": _("反映"), "install": _("安装"), "save": _("保存"), "correct": _("更正"), "refresh": _("重新生成"),
 }
 
 

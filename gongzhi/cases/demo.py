@@ -1,8 +1,10 @@
 """A year of cases in the demo city, so the workbench and the figures mean something on first start.
 
 Cases are written in bulk with their audit trail (the timeline) as if they had travelled the pipeline: most closed at
-the community, some escalated to the street or district, a few reopened, some still open or overdue. Titles come from
-a small set of typical 物业/市容/设施 complaints written for the demo (no real messages are copied).
+the community, some escalated to the street or district, a few reopened, some still open or overdue. Each case's
+title and description are written for its category (``demo_texts``: some sixty leaves of the tree that a city's
+grassroots cases fall into, weighted towards what stays in the community), and the case is owned at its category's
+default level, as intake routes it. No real messages are copied.
 """
 
 from __future__ import annotations
@@ -17,42 +19,17 @@ from gongzhi.core import workdays
 from gongzhi.core.models import AuditEntry
 from gongzhi.registry.models import Area, AreaKind, MemberUnit, Person
 
-from . import rollup
+from . import demo_texts, rollup
 from .models import Case, Category, Channel, Rating
+from .services import level_path
 from .workflow import TRANSITIONS
-
-# (category code, title pattern, description pattern): {place} is a compound or building, {road} a road name.
-TEMPLATES: list[tuple[str, str, str]] = [
-    ("030602", "{place}楼道堆放杂物", "{place}楼道内长期堆放纸箱和旧家具，影响通行，存在消防隐患，请尽快清理。"),
-    ("030602", "{place}垃圾清运不及时", "{place}垃圾桶已满溢两天无人清运，气味很大，请督促物业处理。"),
-    ("030603", "{place}单元门门禁损坏", "{place}单元门禁坏了一周，外来人员随意进出，请维修。"),
-    ("030603", "{place}电梯经常故障", "{place}电梯本月已停运三次，老人上下楼困难，请检修。"),
-    ("030604", "{place}消防通道被占用", "{place}消防通道停满私家车，消防车无法通行，请处理。"),
-    ("030605", "{place}车位被长期占用", "{place}地面车位被僵尸车长期占用，请协调清理。"),
-    ("030608", "{place}物业服务不到位", "{place}物业保洁不及时、绿化无人修剪，居民意见较大。"),
-    ("030302", "{road}路边垃圾堆积", "{road}人行道旁有大量建筑垃圾堆放，请及时清理。"),
-    ("030303", "{place}楼顶私搭乱建", "{place}顶层住户在楼顶搭建彩钢房，存在安全隐患，请依法处理。"),
-    ("030503", "{road}路面破损", "{road}路面有多处坑洼，雨天积水，行人和车辆通行不便。"),
-    ("030501", "{road}路灯不亮", "{road}一段路灯晚上不亮，行人夜间出行不安全，请维修。"),
-    ("030703", "{road}店外经营占道", "{road}沿街商铺在店外摆放货物占用人行道，请整治。"),
-    ("030704", "{road}乱堆物堆料", "{road}路口有人长期堆放建材，影响通行。"),
-    ("0902", "{place}独居老人需要帮扶", "{place}有一位独居老人行动不便，希望社区定期探望。"),
-    ("030204", "{place}楼上漏水纠纷", "{place}楼上住户卫生间漏水至楼下，双方协商未果，请社区调解。"),
-]
-# Small jobs a party member or volunteer can take on (三河 领单): put in the pool of the first community.
-POOL_TEMPLATES: list[tuple[str, str, str]] = [
-    ("0902", "独居老人需要每周探望", "楼里一位独居老人行动不便，希望有党员或志愿者每周上门看看，帮忙买菜。"),
-    ("030602", "单元门口小广告需要清理", "单元门和楼道墙面贴满小广告，希望志愿者帮忙清理。"),
-    ("030608", "楼道灯需要更换灯泡", "三楼楼道灯坏了，晚上上下楼看不清，需要有人帮忙换个灯泡。"),
-    ("030302", "小区绿地垃圾需要捡拾", "小区中心绿地有不少塑料袋和烟头，希望周末组织志愿者捡拾。"),
-]
-ROADS = ["滨河路", "胜利大街", "建设路", "文化路", "青年大街", "光明路", "和平街", "长青路"]
 
 
 def load(*, size: str, seed: int, today: dt.date, progress: Callable[[str, float], None]) -> dict[str, int]:
     rng = random.Random(seed + 303)
     per_community = 150 if size == "small" else 20
-    categories = {c.code: c for c in Category.objects.filter(code__in={t[0] for t in TEMPLATES})}
+    categories = {c.code: c for c in Category.objects.filter(code__in=demo_texts.DEMO_CATEGORY_CODES)}
+    available = set(categories)
     communities = list(Area.objects.filter(kind=AreaKind.COMMUNITY).order_by("path"))
     compounds_by_community: dict[str, list[Area]] = {}
     for a in Area.objects.filter(kind__in=[AreaKind.COMPOUND, AreaKind.BUILDING]).only("pk", "path", "name", "kind"):
@@ -76,23 +53,25 @@ def load(*, size: str, seed: int, today: dt.date, progress: Callable[[str, float
         # A year of history, and a few from the last days so the queues have work in them.
         ages = [rng.uniform(0, 365) for _ in range(per_community)] + [rng.uniform(0, 3) for _ in range(6)]
         for age in ages:
-            code, title, text = rng.choice(TEMPLATES)
+            code = demo_texts.pick_code(rng, available)
             category = categories[code]
             place = rng.choice(places)
             place_name = place.name
             if place.kind != AreaKind.COMPOUND:
                 place_name = f"{_compound_name(place, places)}{place.name}"
-            road = rng.choice(ROADS)
+            title, text = demo_texts.case_text(rng, code, place_name)
             created = now - dt.timedelta(days=age, hours=rng.uniform(0, 8))
             created = created.replace(microsecond=0)
+            owner_path = level_path(place.path, category.default_level)  # as intake routes it (no rules yet)
+            if owner_path not in area_ids:  # a category an administrator sent to the grids
+                owner_path = community.path
             case = Case(
-                title=title.format(place=place_name, road=road)[:100],
-                description=text.format(place=place_name, road=road),
+                title=title, description=text,
                 channel=rng.choices([Channel.RESIDENT_APP, Channel.GRID_PATROL, Channel.HOTLINE, Channel.RECEPTION_DAY,
                                      Channel.WINDOW, Channel.VISIT], weights=[5, 3, 2, 1, 1, 1])[0],
                 category=category, reporter_id=rng.choice(people) if people and rng.random() < 0.8 else None,
                 area_id=place.pk, area_path=place.path, level=category.default_level,
-                owner_path=place.path[:16], owner_area_id=area_ids[place.path[:16]], priority=category.priority,
+                owner_path=owner_path, owner_area_id=area_ids[owner_path], priority=category.priority,
                 created_at=created, response_due_at=workdays.add_work_hours(created, category.response_hours),
             )
             trail = [("cases.case.submit", created, "", "")]
@@ -102,9 +81,13 @@ def load(*, size: str, seed: int, today: dt.date, progress: Callable[[str, float
         if community.pk == communities[0].pk:
             # 领单: a few fresh cases in the first community wait in the pool, where the demo's party members,
             # volunteers and the department account (unit) see them under 可领单 and may claim them.
-            for i, (code, title, text) in enumerate(POOL_TEMPLATES):
-                category = categories.get(code) or next(iter(categories.values()))
+            for i in range(len(demo_texts.POOL_TEXTS)):
                 place = places[i % len(places)]
+                place_name = place.name
+                if place.kind != AreaKind.COMPOUND:
+                    place_name = f"{_compound_name(place, places)}{place.name}"
+                code, title, text = demo_texts.pool_text(i, place_name)
+                category = categories.get(code) or next(iter(categories.values()))
                 created = (now - dt.timedelta(hours=2 + 5 * i)).replace(microsecond=0)
                 accepted = created + dt.timedelta(minutes=40)
                 case = Case(

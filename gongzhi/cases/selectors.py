@@ -255,6 +255,10 @@ class Duplicate:
     reasons: list[str] = field(default_factory=list)
 
 
+# The states a duplicate can be merged into (the merge step refuses the others).
+MERGEABLE_INTO = (S.SUBMITTED, S.ACCEPTED, S.DISPATCHED, S.IN_PROGRESS, S.REOPENED)
+
+
 def suggest_duplicates(viewer: Any, case: Case, *, days: int = 30, limit: int = 5,
                        threshold: float = 0.15) -> list[Duplicate]:
     """Likely duplicates of ``case``: same community (or within ~500 m), recent, same category when known, similar
@@ -264,8 +268,8 @@ def suggest_duplicates(viewer: Any, case: Case, *, days: int = 30, limit: int = 
     near = Q(area_path__prefix=community_path)
     if case.lng is not None and case.lat is not None:
         near |= Q(lng__range=(case.lng - 0.006, case.lng + 0.006), lat__range=(case.lat - 0.0045, case.lat + 0.0045))
-    qs = scoped(viewer, Case).filter(near, created_at__gte=since).exclude(pk=case.pk).exclude(
-        state__in=[S.REJECTED, S.MERGED])
+    # Only cases still open: a duplicate is merged into (并单) a case that is still being handled.
+    qs = scoped(viewer, Case).filter(near, created_at__gte=since, state__in=MERGEABLE_INTO).exclude(pk=case.pk)
     if case.category_id:
         qs = qs.filter(Q(category_id=case.category_id) | Q(category__isnull=True))
     text = f"{case.title} {case.description}"

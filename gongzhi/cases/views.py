@@ -208,7 +208,14 @@ def workbench(request: HttpRequest) -> HttpResponse:
     queues = [(q_.key, q_.label, counts.get(q_.key)) for q_ in selectors.QUEUES
               if q_.key != "reported" or scope.person_id]
     last = selectors.page_key(page[-1], sort) if more and page else None
-    return render(request, "cases/workbench.html", {
+    extras: dict[str, Any] = {}
+    if key == "to_dispatch" and not after and scope.has(Cap.CASE_DISPATCH):
+        # 派单智能 on the dispatcher's first page: the top hot spots (kept briefly) and how many wait for a person.
+        from gongzhi.dispatch import selectors as dispatch_selectors
+        from gongzhi.dispatch.selectors_hotspots import card_context
+
+        extras = {**card_context(request.user), "waiting": dispatch_selectors.waiting_count(request.user)}
+    return render(request, "cases/workbench.html", {**extras,
         "queue": key, "queues": queues, "cases": page, "q": q, "sort": sort,
         "next": f"{last[0].isoformat() if last[0] else '-'}_{last[1]}" if last else "",
         "units": _dispatch_units() if key == "to_dispatch" and scope.has(Cap.CASE_DISPATCH) else [],

@@ -14,7 +14,7 @@ from gongzhi.cases import selectors as case_selectors
 from gongzhi.cases import services as case_services
 from gongzhi.core.errors import NotFound
 
-from . import selectors, services
+from . import api_hotspots, api_replies, selectors, services
 from .models import ClassifierVersion, Suggestion
 
 router = Router(tags=["派单智能 dispatch"])
@@ -164,16 +164,6 @@ def list_corrections(request: HttpRequest, limit: int = Query(20, ge=1, le=200))
              "decided_at": s.decided_at} for s in selectors.corrections(user_of(request), limit=limit)]
 
 
-def _add_parts() -> None:
-    """Hot spots and reply quality have their own routers (their own files)."""
-    import importlib
-
-    for name in ("api_hotspots", "api_replies"):
-        try:
-            part = importlib.import_module(f"gongzhi.dispatch.{name}")
-        except ModuleNotFoundError:
-            continue
-        router.add_router("", part.router)
-
-
-_add_parts()
+# Hot spots and reply quality have their own routers (their own files).
+router.add_router("", api_hotspots.router)
+router.add_router("", api_replies.router)

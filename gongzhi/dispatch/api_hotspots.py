@@ -3,7 +3,7 @@ the two actions on one — merge its cases into one 并单 group, or raise it on
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -56,11 +56,13 @@ def _case_out(c: Case) -> dict[str, Any]:
 
 @router.get("/dispatch/hotspots", response=dict, summary="热点问题 Hot spots among the cases")
 def hotspot_list(request: HttpRequest, area_id: int | None = Query(None, ge=1),
-                 days: Literal[7, 30, 90] = 30, limit: int = Query(20, ge=1, le=200)) -> dict[str, Any]:
+                 days: int = Query(30, description="统计周期：7、30 或 90 天"),
+                 limit: int = Query(20, ge=1, le=200)) -> dict[str, Any]:
     """The hottest groups of cases about one problem at one place over the last ``days`` days in the area's subtree
     (default: all the caller dispatches), each with its place, time range, size, people, heat and member cases."""
     user = user_of(request)
     _require_dispatch(user)
+    days = selectors.check_days(days)
     area = get_scoped(user, Area, area_id, cap=Cap.CASE_DISPATCH) if area_id else None
     spots = selectors.case_hotspots(user, area=area, days=days, limit=limit)
     return {

@@ -52,6 +52,21 @@ def _bigrams(text: str) -> set[str]:
     return {text[i:i + 2] for i in range(len(text) - 1)}
 
 
+_leaf_memo: dict[tuple[int, str], list[Category]] = {}
+
+
+def _leaves_under(code: str, by_code: dict[str, Category]) -> list[Category]:
+    """The active leaves below ``code``, remembered per snapshot of the tree (the snapshot is a new dict on reload)."""
+    key = (id(by_code), code)
+    found = _leaf_memo.get(key)
+    if found is None:
+        if len(_leaf_memo) > 500:
+            _leaf_memo.clear()
+        found = [c for k, c in by_code.items() if k.startswith(code) and len(k) == 6 and c.active]
+        _leaf_memo[key] = found
+    return found
+
+
 @dataclass
 class Resolved:
     category: Category
@@ -66,7 +81,7 @@ def leaf_for(code: str, text: str, by_code: dict[str, Category]) -> Resolved | N
     node = by_code.get(code)
     if node is None or not node.active:
         return None
-    leaves = [c for k, c in by_code.items() if k.startswith(code) and len(k) == 6 and c.active]
+    leaves = _leaves_under(code, by_code)
     if not leaves:
         return Resolved(node)
     if len(code) == 6:

@@ -4,6 +4,7 @@ threshold and the per-category switches. Every change writes an audit entry."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -18,6 +19,7 @@ from gongzhi.cases.workflow import State
 from gongzhi.core import audit
 from gongzhi.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from gongzhi.core.scope import as_scope
+from gongzhi.core.snapshot import Snapshot
 
 from . import classifier, engine
 from .models import AutoDispatch, ClassifierVersion, DispatchSettings, ModelSource, Suggestion, SuggestionStatus
@@ -75,41 +77,55 @@ def _path_name(category: Category) -> str:
     return " / ".join(reversed(names))
 
 
+@dataclass(frozen=True)
+class IntakeSettings:
+    """What every intake needs besides the model, kept per process (see gongzhi.core.snapshot)."""
+
+    threshold: float
+    switches: dict[str, int | None]  # model label (category code) → the version the switch was turned on for
+    version_ids: dict[int, int]  # version number → row id
+
+
+def _load_intake() -> IntakeSettings:
+    threshold = DispatchSettings.objects.filter(pk=1).values_list("confidence_threshold", flat=True).first()
+    return IntakeSettings(
+        threshold=float(threshold if threshold is not None
+                        else DispatchSettings._meta.get_field("confidence_threshold").default),
+        switches=dict(AutoDispatch.objects.filter(enabled=True).values_list("category__code", "model_id")),
+        version_ids=dict(ClassifierVersion.objects.values_list("number", "pk")))
+
+
+INTAKE: Snapshot[IntakeSettings] = Snapshot(_load_intake)
+
+
+def _changed() -> None:
+    """Settings, switches or versions changed: this process reloads now (and again after the commit), the others
+    within the snapshot's time to live."""
+    INTAKE.invalidate()
+    transaction.on_commit(INTAKE.invalidate)
+
+
 def suggest_on_intake(case: Case, actor: Any) -> None:
     """Intake hook: record the suggestion; where the category's auto-dispatch switch is on and the suggestion is
-    confident enough, the system accepts and dispatches the case itself."""
+    confident enough, the system accepts and dispatches the case itself. No query but the INSERT on most intakes."""
     if case.kind != "general":
         return
     suggestion = make_suggestion(case)
-    threshold = _threshold()
+    settings = INTAKE.get()
     number = suggestion.model.number if suggestion.model is not None else None
     suggestion.model = None
     if number is not None:
-        suggestion.model_id = ClassifierVersion.objects.filter(number=number).values_list("pk", flat=True).first()
-    if suggestion.category is None or suggestion.confidence < threshold:
+        suggestion.model_id = settings.version_ids.get(number)
+    if suggestion.category is None or suggestion.confidence < settings.threshold:
         suggestion.status = SuggestionStatus.WAITING
     else:
         suggestion.status = SuggestionStatus.PREFILLED
     suggestion.save()
     label = suggestion.alternatives[0]["class"] if suggestion.alternatives else None
-    if (suggestion.status == SuggestionStatus.PREFILLED and case.category_id is None
-            and _auto_on(label, suggestion.model_id)):
-        _auto_dispatch(case, suggestion)
-
-
-def _threshold() -> float:
-    return float(DispatchSettings.objects.filter(pk=1).values_list("confidence_threshold", flat=True).first()
-                 or DispatchSettings._meta.get_field("confidence_threshold").default)
-
-
-def _auto_on(label: str | None, model_id: int | None) -> bool:
-    """Whether the switch is on for the model's label (the class it learnt: a leaf, or a class above the leaf)."""
-    if label is None:
-        return False
-    row = AutoDispatch.objects.filter(category__code=label, enabled=True).values_list("model_id", flat=True)
-    found = list(row[:1])
     # A switch was turned on for the precision one model measured: another model must earn it again.
-    return bool(found) and found[0] == model_id
+    if (suggestion.status == SuggestionStatus.PREFILLED and case.category_id is None and label in settings.switches
+            and settings.switches[label] == suggestion.model_id):
+        _auto_dispatch(case, suggestion)
 
 
 def _auto_dispatch(case: Case, suggestion: Suggestion) -> None:
@@ -172,6 +188,7 @@ def version_save(*, actor: Any, model: classifier.TextModel, scores: classifier.
         number=_next_number(), source=source, created_by=actor if getattr(actor, "pk", None) else None,
         labels=model.labels, training_rows=training_rows, holdout_rows=scores.rows if scores else 0,
         scores=scores.as_dict() if scores else {}, blob=model.to_bytes(), note=note[:300])
+    _changed()
     audit.record(actor=actor, action="dispatch.model.save", obj=version,
                  after={"number": version.number, "source": source, "training_rows": training_rows,
                         "holdout_rows": version.holdout_rows, "macro_f1": version.scores.get("macro_f1")})
@@ -201,6 +218,7 @@ def version_activate(*, actor: Any, version: ClassifierVersion, force: bool = Fa
         ClassifierVersion.objects.filter(pk=current.pk).update(active=False)
     ClassifierVersion.objects.filter(pk=version.pk).update(active=True, activated_at=timezone.now())
     version.refresh_from_db()
+    _changed()
     engine.forget()  # this process asks the new version at once; the others within engine.RECHECK_SECONDS
     audit.record(actor=actor, action="dispatch.model.activate", obj=version, reason=reason,
                  before={"active": current.number if current else None}, after={"active": version.number})
@@ -238,6 +256,7 @@ def threshold_set(*, actor: Any, threshold: float, expected_version: int | None 
     before = row.confidence_threshold
     DispatchSettings.objects.filter(pk=row.pk).update(confidence_threshold=threshold, version=F("version") + 1)
     row.refresh_from_db()
+    _changed()
     audit.record(actor=actor, action="dispatch.settings.update", obj=row,
                  before={"confidence_threshold": before}, after={"confidence_threshold": threshold})
     return row
@@ -282,6 +301,7 @@ def auto_dispatch_set(*, actor: Any, category: Category, enabled: bool, min_prec
         enabled=enabled, min_precision=min_precision, measured_precision=measured,
         model=version if enabled else None, set_by=actor, set_at=timezone.now(), version=F("version") + 1)
     row.refresh_from_db()
+    _changed()
     audit.record(actor=actor, action="dispatch.auto.set", obj=row, before=before,
                  after={"category": category.code, "enabled": enabled, "min_precision": min_precision,
                         "measured_precision": measured})
@@ -343,5 +363,6 @@ def factory_install() -> ClassifierVersion | None:
         number=1, source=ModelSource.SHARED, labels=model.labels, training_rows=meta["training_rows"],
         holdout_rows=meta["scores"]["rows"], scores=meta["scores"], blob=blob, active=True,
         activated_at=timezone.now(), note=meta.get("note", "")[:300])
+    _changed()
     audit.record(actor=None, action="dispatch.model.install", obj=version, after={"number": 1})
     return version

@@ -85,8 +85,8 @@ def hotspot_merge(*, actor: Any, cases: list[Case], primary: Case | None = None,
                 outcome.merged.append(case_services.transition(actor=actor, case=c, name="merge", into=target,
                                                        reason=reason))
         if not outcome.merged:
-            raise InvalidInput.on("case_ids", _("没有可以并入的诉求：") + "；".join(
-                f"{c.number} {why}" for c, why in outcome.skipped[:10]))
+            raise InvalidInput.on("case_ids", _("没有可以并入的诉求：{reasons}").format(
+                reasons="；".join(f"{c.number} {why}" for c, why in outcome.skipped[:10])))
         target.refresh_from_db()
         audit.record(actor=actor, action="dispatch.hotspot.merge", obj=target, reason=reason, after={
             "merged": [c.pk for c in outcome.merged], "skipped": {str(c.pk): why for c, why in outcome.skipped}})
