@@ -370,6 +370,6 @@ def test_the_dispatch_pages(cast: Cast) -> None:
     assert "用已办结诉求训练新版本" not in stan_page  # dispatchers read, administrators act
     services.threshold_set(actor=cast.admin, threshold=0.999)
     _submit(cast, "有个事情", "想问一下")
-    bench = _client(cast, cast.stan).get("/cases/?queue=to_dispatch").content.decode()
+    bench = _client(cast, cast.stan).get("/cases/?queue=to_accept").content.decode()
     assert 'id="hotspots-card"' in bench and 'id="dispatch-card"' in bench
     assert "待人工分类的诉求：1 件" in bench

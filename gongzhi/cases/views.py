@@ -209,7 +209,7 @@ def workbench(request: HttpRequest) -> HttpResponse:
               if q_.key != "reported" or scope.person_id]
     last = selectors.page_key(page[-1], sort) if more and page else None
     extras: dict[str, Any] = {}
-    if key == "to_dispatch" and not after and scope.has(Cap.CASE_DISPATCH):
+    if key == "to_accept" and not after and scope.has(Cap.CASE_DISPATCH):
         # 派单智能 on the dispatcher's first page: the top hot spots (kept briefly) and how many wait for a person.
         from gongzhi.dispatch import selectors as dispatch_selectors
         from gongzhi.dispatch.selectors_hotspots import card_context
