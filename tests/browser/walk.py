@@ -55,6 +55,11 @@ FIXED = [
     ("budgets", "/cobuild/funds/"),
     ("spendings", "/cobuild/funds/spendings/"),
     ("fund rules", "/cobuild/funds/rules/"),
+    ("dispatch", "/dispatch/"),
+    ("dispatch settings", "/dispatch/settings/"),
+    ("hot spots", "/dispatch/hotspots/"),
+    ("replies", "/dispatch/replies/"),
+    ("to accept", "/cases/?queue=to_accept"),
 ]
 
 # Detail pages: (name, the list page to find one on, the address pattern of a detail link).
