@@ -47,6 +47,7 @@ TOY = [
     ("学校收费", "学校违规收取补课费"), ("入学难", "孩子上小学学位不够"),
     ("教师体罚", "学校老师体罚学生"), ("校车安全", "学校校车超载"),
 ]
+PROPERTY = "我们小区物业公司收了物业费不办事，楼道灯坏了三个月也不修，垃圾没人清理"
 TOY_LABELS = ["物业"] * 4 + ["劳动"] * 4 + ["教育"] * 4
 
 
@@ -162,7 +163,7 @@ def test_auto_dispatch_only_where_switched_on_with_measured_precision(cast: Cast
     manual = _submit(cast, "小区物业不作为", "物业公司收费不办事，电梯坏了不修")
     assert manual.state == State.SUBMITTED
     services.auto_dispatch_set(actor=cast.admin, category=urban, enabled=True, min_precision=precision - 0.01)
-    auto = _submit(cast, "小区物业不作为", "物业公司收费不办事，电梯坏了不修，楼道垃圾没人清")
+    auto = _submit(cast, "小区物业不作为", PROPERTY)
     auto.refresh_from_db()
     assert auto.state == State.DISPATCHED and auto.category is not None and auto.category.code.startswith("03")
     assert Suggestion.objects.get(case=auto).status == SuggestionStatus.AUTO
@@ -173,7 +174,7 @@ def test_auto_dispatch_only_where_switched_on_with_measured_precision(cast: Cast
     # A new model must earn the switch again.
     AutoDispatch.objects.filter(category=urban).update(model=None)
     services.INTAKE.invalidate()
-    again = _submit(cast, "小区物业不作为", "物业公司收费不办事")
+    again = _submit(cast, "小区物业不作为", PROPERTY)
     assert again.state == State.SUBMITTED
 
 

@@ -345,7 +345,8 @@ def score_reply(
     elif title_coverage < 0.2:
         reasons.append(_("未回应标题所提事项"))
     if missed and len(missed) * 2 >= len(covered) + len(missed):
-        reasons.append(_("未提及留言中的{names}").format(names="、".join(missed[:2])))
+        # The names themselves are data: the page shows them beside the reason (``missed``), untranslated.
+        reasons.append(_("未提及留言中的地点或对象"))
     for key, label in () if ack_only else (("findings", _("缺调查核实情况")), ("measures", _("缺处理措施或结果")),
                        ("basis", _("未说明政策法规依据")), ("follow_up", _("缺后续安排或联系方式"))):
         if key not in elements and not (key == "measures" and transferred_only):

@@ -12,7 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as N_
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from gongzhi.accounts.roles import Cap
@@ -103,7 +103,7 @@ def version_act(request: HttpRequest) -> HttpResponse:
 
 
 class ThresholdForm(forms.Form):
-    confidence_threshold = forms.IntegerField(label=N_("预填置信度下限（%）"), min_value=0, max_value=100)
+    confidence_threshold = forms.IntegerField(label=gettext_lazy("预填置信度下限（百分比）"), min_value=0, max_value=100)
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
 
