@@ -103,7 +103,8 @@ def version_act(request: HttpRequest) -> HttpResponse:
 
 
 class ThresholdForm(forms.Form):
-    confidence_threshold = forms.IntegerField(label=gettext_lazy("预填置信度下限（百分比）"), min_value=0, max_value=100)
+    confidence_threshold = forms.IntegerField(label=gettext_lazy("预填置信度下限（百分比）"), min_value=0,
+                                              max_value=100)
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
 
