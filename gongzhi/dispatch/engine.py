@@ -67,6 +67,25 @@ def _leaves_under(code: str, by_code: dict[str, Category]) -> list[Category]:
     return found
 
 
+_grams_memo: dict[tuple[int, str], list[tuple[Category, set[str], set[str]]]] = {}
+
+
+def _leaf_grams(code: str, by_code: dict[str, Category]) -> list[tuple[Category, set[str], set[str]]]:
+    """Each leaf below ``code`` with the two-character pieces of its name and of its parent's, computed once per
+    snapshot of the tree."""
+    key = (id(by_code), code)
+    found = _grams_memo.get(key)
+    if found is None:
+        if len(_grams_memo) > 500:
+            _grams_memo.clear()
+        found = []
+        for leaf in _leaves_under(code, by_code):
+            parent = by_code.get(leaf.code[:4])
+            found.append((leaf, _bigrams(leaf.name), _bigrams(parent.name) if parent else set()))
+        _grams_memo[key] = found
+    return found
+
+
 @dataclass
 class Resolved:
     category: Category
@@ -74,7 +93,11 @@ class Resolved:
     matched: list[str] = field(default_factory=list)
 
 
-def leaf_for(code: str, text: str, by_code: dict[str, Category]) -> Resolved | None:
+def text_grams(text: str) -> set[str]:
+    return _bigrams(classifier.normalise(text))
+
+
+def leaf_for(code: str, text: str, by_code: dict[str, Category], grams: set[str] | None = None) -> Resolved | None:
     """The leaf category a label stands for. A leaf stands for itself; a class stands for the leaf below it whose
     name (and its parent's) shares most two-character pieces with the text — 物业 in 「物业不作为」 finds
     物业管理 — and, where no name matches, its 其他 leaf."""
@@ -86,12 +109,10 @@ def leaf_for(code: str, text: str, by_code: dict[str, Category]) -> Resolved | N
         return Resolved(node)
     if len(code) == 6:
         return Resolved(node)
-    grams = _bigrams(classifier.normalise(text))
+    grams = grams if grams is not None else text_grams(text)
     best, best_score, matched = None, 0.0, []
-    for leaf in leaves:
-        parent = by_code.get(leaf.code[:4])
-        own = _bigrams(leaf.name) & grams
-        up = _bigrams(parent.name) & grams if parent else set()
+    for leaf, own_grams, up_grams in _leaf_grams(code, by_code):
+        own, up = own_grams & grams, up_grams & grams
         score = 2 * len(own) + len(up) - (0.5 if leaf.code.endswith("99") else 0)
         if score > best_score:
             best, best_score, matched = leaf, score, sorted(own | up)

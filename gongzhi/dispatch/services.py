@@ -44,8 +44,11 @@ def make_suggestion(case: Case) -> Suggestion:
     text = f"{case.title} {case.description}"
     alternatives = []
     first = None
+    grams: set[str] | None = None
     for code, p in zip(prediction.labels, prediction.probabilities, strict=True):
-        resolved = engine.leaf_for(code, text, by_code)
+        if grams is None and len(code) < 6:
+            grams = engine.text_grams(text)
+        resolved = engine.leaf_for(code, text, by_code, grams)
         if resolved is None:
             continue
         leaf = resolved.category
