@@ -25,8 +25,6 @@ def load(*, size: str, seed: int, today: dt.date, progress: Callable[[str, float
     waiting = Case.objects.filter(state=State.SUBMITTED, kind="general").order_by("pk")
     for case in waiting.iterator(chunk_size=2000):
         suggestion = services.make_suggestion(case)
-        suggestion.model = None
-        suggestion.model_id = settings.get().version_ids.get(1)
         suggestion.created_at = case.created_at
         suggestion.status = (SuggestionStatus.PREFILLED if suggestion.category and suggestion.confidence >= threshold
                              else SuggestionStatus.WAITING)

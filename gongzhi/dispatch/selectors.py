@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from gongzhi.accounts.roles import Cap
 from gongzhi.cases import services as case_services
@@ -28,13 +29,7 @@ def may_view(viewer: Any) -> bool:
 
 def require_view(viewer: Any) -> None:
     if not may_view(viewer):
-        raise Forbidden(_no_right())
-
-
-def _no_right() -> str:
-    from django.utils.translation import gettext as _
-
-    return _("您没有查看派单智能的权限")
+        raise Forbidden(_("您没有查看派单智能的权限"))
 
 
 def suggestion_for(viewer: Any, case: Case) -> Suggestion | None:
@@ -46,7 +41,7 @@ def suggestion_for(viewer: Any, case: Case) -> Suggestion | None:
 def preview(viewer: Any, *, title: str, description: str = "", area_path: str = "") -> Suggestion:
     """What the active model would suggest for a text (not saved): the hotline's operator asks before registering."""
     if not as_scope(viewer).has(Cap.CASE_VIEW):
-        raise Forbidden(_no_right())
+        raise Forbidden(_("您没有查看派单智能的权限"))
     case = Case(title=title, description=description, area_path=area_path)
     return services.make_suggestion(case)
 
@@ -110,10 +105,6 @@ class SwitchRow:
     predicted: int
     switch: AutoDispatch | None
 
-    @property
-    def may_enable(self) -> bool:
-        return self.precision is not None and self.predicted >= services.MIN_SUPPORT_FOR_AUTO
-
 
 def switch_rows(viewer: Any) -> list[SwitchRow]:
     """One row per label of the active model: its hold-out precision and recall, and the switch of the category."""
@@ -129,11 +120,6 @@ def switch_rows(viewer: Any) -> list[SwitchRow]:
                               recall=score.get("recall"), support=int(score.get("support", 0)),
                               predicted=int(score.get("predicted", 0)), switch=switches.get(label)))
     return rows
-
-
-def auto_switches(viewer: Any) -> QuerySet[AutoDispatch]:
-    require_view(viewer)
-    return scoped(viewer, AutoDispatch).select_related("category", "model").order_by("category__code")
 
 
 def settings_row(viewer: Any) -> DispatchSettings:

@@ -58,9 +58,8 @@ def make_suggestion(case: Case) -> Suggestion:
             first = resolved
     reasons = list(prediction.reasons)
     suggestion = Suggestion(case=case, confidence=prediction.confidence, alternatives=alternatives,
-                            reasons=reasons, created_at=timezone.now())
-    if number is not None:
-        suggestion.model = ClassifierVersion(number=number)  # placeholder; the id is set in record_suggestion
+                            reasons=reasons, created_at=timezone.now(),
+                            model_id=INTAKE.get().version_ids.get(number) if number is not None else None)
     if first is not None:
         suggestion.category = first.category
         if case.area_path:  # a text without a place (the API's preview) gets no department
@@ -115,10 +114,6 @@ def suggest_on_intake(case: Case, actor: Any) -> None:
         return
     suggestion = make_suggestion(case)
     settings = INTAKE.get()
-    number = suggestion.model.number if suggestion.model is not None else None
-    suggestion.model = None
-    if number is not None:
-        suggestion.model_id = settings.version_ids.get(number)
     if suggestion.category is None or suggestion.confidence < settings.threshold:
         suggestion.status = SuggestionStatus.WAITING
     else:
