@@ -81,8 +81,10 @@ def test_the_demo_city_is_deterministic_realistic_and_scoped() -> None:
     call_command("flush", interactive=False, verbosity=0)
     from gongzhi.cases.categories import load_default_categories
     from gongzhi.cases.models import Category
+    from gongzhi.dispatch.services import factory_install
 
     load_default_categories(Category)  # what the migrations put in a fresh database
+    factory_install()
     load_demo_city("small")
     assert _fingerprint() == first
 

@@ -126,6 +126,25 @@ def test_a_new_case_gets_a_suggestion_with_department_alternatives_and_reasons(c
     assert s.model is not None and s.model.number == 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_after_a_flush_no_suggestion_names_a_version_that_is_gone() -> None:
+    """``flush`` (and ``migrate``) send post_migrate: the cached model and settings are forgotten, so an intake right
+    after it does not write the old version's id (a dangling key that failed the commit on SQLite)."""
+    from gongzhi.cases.categories import load_default_categories
+    from tests.cast import build_cast
+
+    first = _submit(build_cast(), "小区物业不作为", PROPERTY)
+    assert Suggestion.objects.get(case=first).model_id == ClassifierVersion.objects.get(number=1).pk
+    call_command("flush", interactive=False, verbosity=0)
+    load_default_categories(Category)
+    cast = build_cast()
+    again = _submit(cast, "小区物业不作为", PROPERTY)  # no version installed: the factory file, no row
+    assert Suggestion.objects.get(case=again).model_id is None
+    services.factory_install()
+    third = _submit(cast, "小区物业不作为", PROPERTY)
+    assert Suggestion.objects.get(case=third).model_id == ClassifierVersion.objects.get(number=1).pk
+
+
 def test_below_the_threshold_the_case_waits_for_a_person(cast: Cast) -> None:
     services.threshold_set(actor=cast.admin, threshold=0.999)
     case = _submit(cast, "有个事情", "想问一下")

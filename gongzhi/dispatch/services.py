@@ -362,5 +362,7 @@ def factory_install() -> ClassifierVersion | None:
         holdout_rows=meta["scores"]["rows"], scores=meta["scores"], blob=blob, active=True,
         activated_at=timezone.now(), note=meta.get("note", "")[:300])
     _changed()
+    engine.forget()  # the process may have cached "no version" (the factory file without a row)
+    transaction.on_commit(engine.forget)
     audit.record(actor=None, action="dispatch.model.install", obj=version, after={"number": 1})
     return version
