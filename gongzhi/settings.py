@@ -72,6 +72,8 @@ INSTALLED_APPS = [
     "gongzhi.patrol",
     "gongzhi.cobuild",
     "gongzhi.dispatch",
+    "gongzhi.assessment",
+    "gongzhi.points",
     "gongzhi.notifications",
     "gongzhi.api",
     "gongzhi.web",

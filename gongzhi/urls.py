@@ -14,6 +14,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("cobuild/", include("gongzhi.cobuild.urls")),
     path("jobs/", include("gongzhi.jobs.urls")),
     path("dispatch/", include("gongzhi.dispatch.urls")),
+    path("assessment/", include("gongzhi.assessment.urls")),
+    path("points/", include("gongzhi.points.urls")),
     path("", include("gongzhi.web.urls")),
 ]
 if settings.DEBUG:

@@ -56,6 +56,18 @@ class Cap:
     COBUILD_VIEW = "cobuild_view"
     COBUILD_MANAGE = "cobuild_manage"
     COBUILD_OFFER = "cobuild_offer"
+    # Assessment (E1–E4, E6): see rounds and results of an area; build schemes and run rounds (the organisation
+    # department, officials); give the verdicts of a review stage (街道筛评, 区级总评) for the subjects of one's area.
+    # Raters need no capability: their assignments in a round are what they may score.
+    ASSESS_VIEW = "assess_view"
+    ASSESS_MANAGE = "assess_manage"
+    ASSESS_REVIEW = "assess_review"
+    # Credit points (E5): 信息员采集 (collect a resident's claim), 小区议事会评定 (decide), 社区审核 (approve), and
+    # running the exchange store (items, stock, redemptions at the counter).
+    POINTS_COLLECT = "points_collect"
+    POINTS_DECIDE = "points_decide"
+    POINTS_APPROVE = "points_approve"
+    POINTS_STORE = "points_store"
 
 
 @dataclass(frozen=True)
@@ -68,7 +80,8 @@ class RolePolicy:
 
 _OFFICIAL = frozenset(
     {Cap.VIEW, Cap.VIEW_PEOPLE, Cap.EDIT_REGISTRY, Cap.IMPORT, Cap.VIEW_AUDIT, Cap.CASE_VIEW, Cap.CASE_DISPATCH,
-     Cap.COUNCIL_RUN, Cap.COBUILD_VIEW, Cap.COBUILD_MANAGE}
+     Cap.COUNCIL_RUN, Cap.COBUILD_VIEW, Cap.COBUILD_MANAGE, Cap.ASSESS_VIEW, Cap.ASSESS_MANAGE, Cap.ASSESS_REVIEW,
+     Cap.POINTS_APPROVE, Cap.POINTS_STORE}
 )
 
 POLICIES: dict[str, RolePolicy] = {
@@ -83,6 +96,7 @@ POLICIES: dict[str, RolePolicy] = {
                 {
                     Cap.VIEW, Cap.VIEW_PEOPLE, Cap.EDIT_PEOPLE, Cap.REVEAL_PHONE,
                     Cap.CASE_REPORT, Cap.CASE_VIEW, Cap.CASE_HANDLE, Cap.CASE_VERIFY, Cap.COBUILD_VIEW,
+                    Cap.POINTS_COLLECT,
                 }
             ),
         ),
@@ -95,7 +109,8 @@ POLICIES: dict[str, RolePolicy] = {
                     Cap.VIEW, Cap.VIEW_PEOPLE, Cap.EDIT_PEOPLE, Cap.EDIT_REGISTRY, Cap.IMPORT,
                     Cap.REVEAL_PHONE, Cap.REVEAL_ID, Cap.VIEW_AUDIT, Cap.COUNCIL_RUN,
                     Cap.CASE_REPORT, Cap.CASE_VIEW, Cap.CASE_DISPATCH, Cap.CASE_HANDLE, Cap.CASE_VERIFY,
-                    Cap.COBUILD_VIEW, Cap.COBUILD_MANAGE,
+                    Cap.COBUILD_VIEW, Cap.COBUILD_MANAGE, Cap.ASSESS_VIEW,
+                    Cap.POINTS_COLLECT, Cap.POINTS_DECIDE, Cap.POINTS_APPROVE, Cap.POINTS_STORE,
                 }
             ),
         ),
@@ -113,7 +128,7 @@ POLICIES: dict[str, RolePolicy] = {
             "area",
             ("street", "community", "grid", "compound"),
             frozenset({Cap.VIEW, Cap.VIEW_PEOPLE, Cap.EDIT_PARTY, Cap.REVEAL_PHONE, Cap.VIEW_AUDIT, Cap.CASE_VIEW,
-                       Cap.COUNCIL_RUN, Cap.COBUILD_VIEW, Cap.COBUILD_MANAGE}),
+                       Cap.COUNCIL_RUN, Cap.COBUILD_VIEW, Cap.COBUILD_MANAGE, Cap.ASSESS_VIEW, Cap.POINTS_DECIDE}),
         ),
         RolePolicy(Role.STREET_OFFICIAL, "area", ("street",), _OFFICIAL),
         RolePolicy(Role.DISTRICT_OFFICIAL, "area", ("district",), _OFFICIAL),

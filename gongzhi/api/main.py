@@ -12,6 +12,7 @@ from ninja import NinjaAPI, Router, Schema, Status
 from gongzhi.accounts import services as accounts
 from gongzhi.accounts.api import router as accounts_router
 from gongzhi.accounts.models import ApiToken
+from gongzhi.assessment.api import router as assessment_router
 from gongzhi.cases.api import router as cases_router
 from gongzhi.cases.config_api import router as case_config_router
 from gongzhi.cases.mediation_api import router as mediation_router
@@ -22,6 +23,7 @@ from gongzhi.dispatch.api import router as dispatch_router
 from gongzhi.jobs.api import router as jobs_router
 from gongzhi.notifications.api import router as notifications_router
 from gongzhi.patrol.api import router as patrol_router
+from gongzhi.points.api import router as points_router
 from gongzhi.registry.api import router as registry_router
 
 from . import errors
@@ -80,6 +82,8 @@ api.add_router("", mediation_router)
 api.add_router("", councils_router)
 api.add_router("", notifications_router)
 api.add_router("", patrol_router)
+api.add_router("", assessment_router)
+api.add_router("", points_router)
 api.add_router("", cobuild_router)
 api.add_router("", dispatch_router)
 api.add_router("", accounts_router)

@@ -419,7 +419,12 @@ def figures(viewer: Any, area: Area, start: dt.date, end: dt.date) -> Figures:
     """The G1 figures for cases that happened in ``area``'s subtree and were received in [start, end].
 
     Streets and above add up the daily rollup (:mod:`.rollup`); communities and below count their cases."""
-    area = get_scoped(viewer, Area, area.pk, cap=Cap.CASE_VIEW)
+    return area_figures(get_scoped(viewer, Area, area.pk, cap=Cap.CASE_VIEW), start, end)
+
+
+def area_figures(area: Area, start: dt.date, end: dt.date) -> Figures:
+    """:func:`figures` for an area the caller has already fetched through the scope (assessment's computed
+    indicators read the very same numbers)."""
     lo, hi = _period(start, end)
     if len(area.path) <= rollup.STREET_PATH_LEN:
         f = _figures_from(rollup.totals(area.path, start, end), area, start, end)
@@ -460,6 +465,37 @@ def figures_by_child(viewer: Any, area: Area, start: dt.date, end: dt.date) -> l
     )
     by_group = {row["group"]: row for row in rows}
     return [_figures_from(by_group.get(child.path, empty), child, start, end) for child in children]
+
+
+def figures_for_paths(root: str, width: int, start: dt.date, end: dt.date) -> dict[str, Figures]:
+    """:func:`area_figures` for every node ``width`` characters deep under ``root``, in one grouped query (the
+    subjects of an assessment round: all grids of a district at once)."""
+    lo, hi = _period(start, end)
+    rows: Any = (Case.objects.filter(area_path__prefix=root, created_at__gte=lo, created_at__lt=hi)
+                 .exclude(state=S.MERGED).annotate(group=Substr("area_path", 1, width)).values("group")
+                 .annotate(**_measures()).order_by())
+    return {row["group"]: _figures_from(row, None, start, end) for row in rows}
+
+
+def figures_for_units(unit_ids: list[int], start: dt.date, end: dt.date) -> dict[int, Figures]:
+    """:func:`unit_figures` for many units in one grouped query."""
+    lo, hi = _period(start, end)
+    rows: Any = (Case.objects.filter(assignee_unit_id__in=unit_ids, created_at__gte=lo, created_at__lt=hi)
+                 .exclude(state=S.MERGED).values("assignee_unit_id").annotate(**_measures()).order_by())
+    out = {}
+    for row in rows:
+        unit_id = row.pop("assignee_unit_id")
+        out[unit_id] = _figures_from(row, None, start, end)
+    return out
+
+
+def unit_figures(unit: MemberUnit, start: dt.date, end: dt.date) -> Figures:
+    """How ``unit`` served the cases dispatched to it that were received in [start, end], anywhere (the row
+    :func:`figures_by_unit` gives for the unit over the whole city)."""
+    lo, hi = _period(start, end)
+    row = _aggregate(Case.objects.filter(assignee_unit=unit, created_at__gte=lo, created_at__lt=hi)
+                     .exclude(state=S.MERGED))
+    return _figures_from(row, None, start, end)
 
 
 def figures_by_unit(viewer: Any, area: Area, start: dt.date, end: dt.date,

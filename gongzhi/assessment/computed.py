@@ -1,0 +1,160 @@
+"""Indicators computed from the platform's own data for a round's subjects and period (基层减负: nobody types in
+what the system already knows). Each source reads the same numbers its module shows on its own figures pages, in
+one grouped query per source for all the subjects of a round:
+
+- 诉求满意率 / 按期办结率: the cases figures (:func:`gongzhi.cases.selectors.area_figures`) of the subject's area —
+  or, for a unit, of the cases dispatched to it (:func:`gongzhi.cases.selectors.unit_figures`) — received in the
+  period. Points = maximum × rate / 100.
+- 议事会议按期召开率: the share of the area's councils that are not past their cadence at the end of the period
+  (:func:`gongzhi.councils.selectors.cadence_status`).
+- 共建项目按期完成率: projects of the area (or led by the unit) due in the period, accepted by their due date
+  (as :mod:`gongzhi.cobuild.selectors.figures` counts them).
+- 志愿服务时长: hours of deliveries in the area (or by the unit) in the period; full points at the indicator's target.
+
+A subject with nothing to count (no cases, no councils, no projects due) earns the indicator's full points and the
+basis says so: there was nothing to fall short of.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Sum
+from django.utils import timezone
+
+from gongzhi.cases import selectors as cases
+from gongzhi.cobuild.models import Delivery, Project
+from gongzhi.cobuild.workflow import ProjectState
+from gongzhi.councils.models import Council
+from gongzhi.councils.selectors import cadence_status
+
+from .models import ComputedValue, Indicator, Round, Source, Subject
+from .outcomes import cents
+
+CASE_SOURCES = (Source.CASE_SATISFACTION, Source.CASE_ON_TIME)
+
+
+def _rate_points(indicator: Indicator, rate: float | Decimal | None, what: str) -> tuple[Decimal | None, Decimal, str]:
+    if rate is None:
+        return None, indicator.max_points, f"{what}：本期无可计数据，按满分计"
+    figure = Decimal(str(rate))
+    return figure, cents(indicator.max_points * figure / 100), f"{what} {figure}%"
+
+
+def _by_prefix(subjects: list[Subject], rows: Iterable[tuple[str, Any]]) -> dict[int, list[Any]]:
+    """Rows (area_path, value) bucketed to the area subjects whose path is a prefix of the row's."""
+    widths = sorted({len(s.area_path) for s in subjects if s.area_id})
+    at: dict[str, int] = {s.area_path: s.pk for s in subjects if s.area_id}
+    out: dict[int, list[Any]] = defaultdict(list)
+    for path, value in rows:
+        for w in widths:
+            pk = at.get(path[:w])
+            if pk is not None:
+                out[pk].append(value)
+    return out
+
+
+def case_figures(rnd: Round, subjects: list[Subject]) -> dict[int, cases.Figures]:
+    out: dict[int, cases.Figures] = {}
+    areas = [s for s in subjects if s.area_id]
+    for width in sorted({len(s.area_path) for s in areas}):
+        by_path = cases.figures_for_paths(rnd.area_path, width, rnd.period_start, rnd.period_end)
+        for s in areas:
+            if len(s.area_path) == width and s.area_path in by_path:
+                out[s.pk] = by_path[s.area_path]
+    units = [s for s in subjects if s.unit_id and not s.area_id]
+    if units:
+        by_unit = cases.figures_for_units([s.unit_id for s in units if s.unit_id], rnd.period_start, rnd.period_end)
+        for s in units:
+            if s.unit_id in by_unit:
+                out[s.pk] = by_unit[s.unit_id]
+    return out
+
+
+def satisfaction_of(figures: cases.Figures | None) -> Decimal | None:
+    """The satisfaction rate of a subject's cases in the period (stars without a residents' survey)."""
+    rate = figures.satisfaction_rate if figures is not None else None
+    return None if rate is None else Decimal(str(rate))
+
+
+def _councils(rnd: Round, subjects: list[Subject]) -> dict[int, list[bool]]:
+    day = min(rnd.period_end, timezone.localdate())
+    rows = [(c.area.path, not cadence_status(c, day).overdue)
+            for c in Council.objects.filter(area__path__startswith=rnd.area_path, created_on__lte=day)
+            .select_related("area")]
+    return _by_prefix(subjects, rows)
+
+
+def _projects(rnd: Round, subjects: list[Subject]) -> tuple[dict[int, list[bool]], dict[int, list[bool]]]:
+    qs = Project.objects.filter(due_on__gte=rnd.period_start, due_on__lte=rnd.period_end).exclude(
+        state=ProjectState.CANCELLED)
+    rows = list(qs.filter(area_path__startswith=rnd.area_path).values_list(
+        "area_path", "lead_unit_id", "state", "accepted_at", "due_on"))
+    done = [(path, state == ProjectState.ACCEPTED and accepted is not None
+             and timezone.localtime(accepted).date() <= due) for path, _unit, state, accepted, due in rows]
+    by_area = _by_prefix(subjects, done)
+    by_unit: dict[int, list[bool]] = defaultdict(list)
+    unit_subjects = {s.unit_id: s.pk for s in subjects if s.unit_id and not s.area_id}
+    if unit_subjects:
+        for _path, unit, state, accepted, due in qs.filter(lead_unit_id__in=list(unit_subjects)).values_list(
+                "area_path", "lead_unit_id", "state", "accepted_at", "due_on"):
+            by_unit[unit_subjects[unit]].append(state == ProjectState.ACCEPTED and accepted is not None
+                                                and timezone.localtime(accepted).date() <= due)
+    return by_area, by_unit
+
+
+def _hours(rnd: Round, subjects: list[Subject]) -> dict[int, Decimal]:
+    qs = Delivery.objects.filter(delivered_on__gte=rnd.period_start, delivered_on__lte=rnd.period_end)
+    by_area = _by_prefix(subjects, qs.filter(area_path__startswith=rnd.area_path).values_list("area_path", "hours"))
+    out = {pk: sum(v, Decimal(0)) for pk, v in by_area.items()}
+    unit_subjects = {s.unit_id: s.pk for s in subjects if s.unit_id and not s.area_id}
+    if unit_subjects:
+        for unit, hours in qs.filter(unit_id__in=list(unit_subjects)).values("unit_id").annotate(
+                h=Sum("hours")).values_list("unit_id", "h").order_by():
+            out[unit_subjects[unit]] = hours or Decimal(0)
+    return out
+
+
+def compute_values(rnd: Round, subjects: list[Subject], indicators: list[Indicator],
+                   figs: dict[int, cases.Figures]) -> dict[int, list[ComputedValue]]:
+    """Unsaved :class:`ComputedValue` rows per subject for the computed ``indicators`` (``figs``: the subjects'
+    case figures from :func:`case_figures`, when a case source or a satisfaction line needs them)."""
+    sources = {i.source for i in indicators}
+    councils = _councils(rnd, subjects) if Source.COUNCIL_CADENCE in sources else {}
+    projects_area, projects_unit = (_projects(rnd, subjects) if Source.PROJECTS_ON_TIME in sources else ({}, {}))
+    hours = _hours(rnd, subjects) if Source.VOLUNTEER_HOURS in sources else {}
+    out: dict[int, list[ComputedValue]] = defaultdict(list)
+    for s in subjects:
+        for ind in indicators:
+            if ind.source == Source.CASE_SATISFACTION:
+                f = figs.get(s.pk)
+                figure, points, basis = _rate_points(ind, f.satisfaction_rate if f else None, "诉求满意率")
+            elif ind.source == Source.CASE_ON_TIME:
+                f = figs.get(s.pk)
+                figure, points, basis = _rate_points(ind, f.on_time_rate if f else None, "按期办结率")
+            elif ind.source == Source.COUNCIL_CADENCE:
+                kept = councils.get(s.pk, [])
+                rate = cents(Decimal(100) * sum(kept) / len(kept)) if kept else None
+                figure, points, basis = _rate_points(ind, rate, "议事会议按期召开率")
+            elif ind.source == Source.PROJECTS_ON_TIME:
+                done = projects_unit.get(s.pk) if s.unit_id and not s.area_id else projects_area.get(s.pk)
+                rate = cents(Decimal(100) * sum(done) / len(done)) if done else None
+                figure, points, basis = _rate_points(ind, rate, "共建项目按期完成率")
+            elif ind.source == Source.VOLUNTEER_HOURS:
+                figure = hours.get(s.pk, Decimal(0))
+                target = ind.target or Decimal(1)
+                points = cents(ind.max_points * min(Decimal(1), figure / target))
+                basis = f"志愿服务 {figure} 小时（满分 {target} 小时）"
+            else:
+                continue
+            out[s.pk].append(ComputedValue(subject=s, indicator=ind, figure=figure, points=points, basis=basis))
+    return out
+
+
+def store(rnd: Round, values: dict[int, list[ComputedValue]]) -> None:
+    """Replace the round's computed values (shown on each subject's card with their basis)."""
+    ComputedValue.objects.filter(subject__round=rnd).delete()
+    ComputedValue.objects.bulk_create([v for rows in values.values() for v in rows], batch_size=1000)

@@ -1,0 +1,1 @@
+"""How this module's records hang on the tree, for :mod:`gongzhi.core.scope`."""
