@@ -16,8 +16,9 @@ The rules, as shown on the results page:
    incomplete. Totals are rounded half-up to the cent, and everything after uses the rounded total.
 5. **Ranks**: by total, highest first; equal totals share a rank and the next rank skips (1, 2, 2, 4). Subjects
    screened out at a review stage keep their rank but get no stars.
-6. **Bands** by rank share (e.g. 红 30 % · 蓝 40 % · 黄 30 %): band *i* takes the positions up to ⌈n × cumulative
-   share⌉; a tie takes the band of its first position, so equal totals are never split. By score: the first band whose
+6. **Bands** by rank share (e.g. 红 30 % · 蓝 40 % · 黄 30 %): band *i* takes the positions up to n × cumulative
+   share, rounded half-up (10 grids: 3 · 4 · 3); a tie takes the band of its first position, so equal totals are
+   never split. By score: the first band whose
    line the total reaches.
 7. **Stars**: the highest level whose score line and satisfaction line are both reached.
 8. **红榜 / 黑榜**: the subjects ranked in the top *k* (ties included), and those whose total is at or below the *m*-th
@@ -27,7 +28,6 @@ The rules, as shown on the results page:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -131,7 +131,7 @@ def _band_by_rank(position: int, n: int, bands: Sequence[dict]) -> str:
     cumulative = Decimal(0)
     for i, band in enumerate(bands):
         cumulative += Decimal(str(band.get("share", 0)))
-        if i == len(bands) - 1 or position <= math.ceil(n * cumulative / 100):
+        if i == len(bands) - 1 or position <= (n * cumulative / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP):
             return str(band["name"])
     return ""
 

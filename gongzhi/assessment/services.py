@@ -90,6 +90,11 @@ def _draft(version: SchemeVersion) -> SchemeVersion:
     return version
 
 
+def _fresh(round_id: int) -> Round:
+    """The round as it is now (a subject or sheet fetched earlier may carry a stale one)."""
+    return Round.objects.select_related("scheme_version", "scheme").get(pk=round_id)
+
+
 def own_units(actor: Any) -> set[int]:
     """Every unit the actor holds a role on (a rater's own units, whichever role)."""
     return {g.unit_id for g in as_scope(actor).grants if g.unit_id}
@@ -426,7 +431,7 @@ def sheet_save(*, actor: Any, sheet: Assignment, scores: Mapping[int, tuple[Any,
     points are deducted and the scheme asks for evidence. A submitted sheet is final."""
     if getattr(actor, "pk", None) != sheet.rater_id:
         raise Forbidden(_("只能填写本人的评分表"))
-    rnd = sheet.round
+    rnd = _fresh(sheet.round_id)
     if rnd.state != S.SCORING:
         raise Conflict(_("本轮不在评分阶段"))
     if sheet.submitted_at is not None:
@@ -477,7 +482,7 @@ def sheet_save(*, actor: Any, sheet: Assignment, scores: Mapping[int, tuple[Any,
 @transaction.atomic
 def self_assess(*, actor: Any, subject: Subject, score: Any, note: str) -> Subject:
     """自评/自愿申报: the subject's own unit (its handler) or the manager of its area declares."""
-    rnd = subject.round
+    rnd = _fresh(subject.round_id)
     if rnd.state != S.SELF:
         raise Conflict(_("本轮不在自评申报阶段"))
     own = subject.unit_id is not None and subject.unit_id in own_units(actor)
@@ -504,7 +509,7 @@ def survey_answer(*, actor: Any, subject: Subject, rating: int, comment: str = "
     person_id = as_scope(actor).person_id
     if person_id is None:
         raise Forbidden(_("请先关联本人身份再参与评价"))
-    rnd = subject.round
+    rnd = _fresh(subject.round_id)
     if rnd.state != S.SCORING:
         raise Conflict(_("本轮评价尚未开始或已结束"))
     if not rnd.scheme_version.groups.filter(kind=GroupKind.RESIDENTS).exists():
@@ -618,7 +623,7 @@ def _require_stage_done(rnd: Round) -> None:
 def review_record(*, actor: Any, subject: Subject, verdict: str, note: str = "") -> Review:
     """The current stage's verdict on one subject (街道筛评 for the subjects of the street, 区级总评 …). A subject
     that fails is screened out: it keeps its score and rank but gets no stars."""
-    rnd = subject.round
+    rnd = _fresh(subject.round_id)
     if rnd.state != S.REVIEW or _stage(rnd) is None:
         raise Conflict(_("本轮不在审核阶段"))
     if not reviewable(actor, subject):
@@ -640,7 +645,7 @@ def review_record(*, actor: Any, subject: Subject, verdict: str, note: str = "")
 
 @transaction.atomic
 def objection_file(*, actor: Any, subject: Subject, text: str) -> Objection:
-    if subject.round.state != S.NOTICE:
+    if _fresh(subject.round_id).state != S.NOTICE:
         raise Conflict(_("只有公示期内可以提出异议"))
     if not getattr(actor, "pk", None):
         raise Forbidden(_("请先登录"))
@@ -741,7 +746,7 @@ def _sanction(rnd: Round) -> None:
         assert unit is not None
         Sanction.objects.create(
             unit=unit, subject=s, kind=SanctionKind.BAR_NEW_PROJECTS, area_path=rnd.area_path,
-            reason=_("{round} 排名末位（第{rank}名），禁止承接新项目").format(round=rnd.name, rank=s.rank),
+            reason=_("{round} 排名末位（第{rank}名）").format(round=rnd.name, rank=s.rank),
             starts_on=today, ends_on=today + dt.timedelta(days=days))
         audit.record(actor=None, action="assessment.sanction", obj=unit, after={"round": rnd.pk, "days": days})
 

@@ -126,6 +126,16 @@ def _authorise(actor: Any, project: Project) -> Any:
 # ---------------------------------------------------------------------------------------------- opening a project
 
 
+def _refuse_barred(unit: MemberUnit | None, field: str) -> None:
+    """A unit barred by an assessment sanction (末位禁入) takes no new project until the bar ends."""
+    from gongzhi.assessment.services import bar_on
+
+    bar = bar_on(unit.pk if unit is not None else None)
+    if bar is not None and unit is not None:
+        raise InvalidInput.on(field, _("{unit} 因考评惩戒至 {day} 不得承接新项目：{reason}").format(
+            unit=unit.name, day=bar.ends_on, reason=bar.reason))
+
+
 @transaction.atomic
 def project_open(*, actor: Any, area: Area | None, list_type: ListType | None, title: str, task: str, standard: str,
                  starts_on: dt.date | None, limit_days: int = 0, due_on: dt.date | None = None,
@@ -162,6 +172,8 @@ def project_open(*, actor: Any, area: Area | None, list_type: ListType | None, t
         raise InvalidInput.on("claim_limit", _("认领人数上限须在 1 到 {n} 之间").format(n=MAX_CLAIM_LIMIT))
     money = _decimal(budget, "budget")
     unit_list = list(dict.fromkeys(units))
+    for field, unit in [("lead_unit", lead_unit), *(("units", u) for u in unit_list)]:
+        _refuse_barred(unit, field)
     if lead_unit is not None and lead_unit in unit_list:
         unit_list.remove(lead_unit)
     if need is not None:
@@ -367,6 +379,7 @@ def claim_create(*, actor: Any, project: Project, unit: MemberUnit | None = None
     if unit is not None:
         if not can_offer(actor, unit.pk):
             raise Forbidden(_("您只能以本单位身份认领"))
+        _refuse_barred(unit, "unit")
         active = Claim.objects.filter(unit=unit, state=ClaimState.ACTIVE).count()
         if active >= MAX_ACTIVE_CLAIMS_UNIT:
             raise InvalidInput.on("unit", _("每个单位同时最多认领 {n} 项").format(n=MAX_ACTIVE_CLAIMS_UNIT))

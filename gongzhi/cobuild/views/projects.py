@@ -89,7 +89,12 @@ def project_list(request: HttpRequest) -> HttpResponse:
 def _fill_project_form(form: ProjectForm, user: Any, area: Area | None) -> None:
     set_choices(form.fields["list_type"], [(t.pk, t.name) for t in ListType.objects.filter(active=True)])
     set_choices(form.fields["area"], _areas(user), blank="—")
-    units = [(u.pk, u.name) for u in (sel.units_for(area) if area else MemberUnit.objects.none())[:300]]
+    from gongzhi.assessment.services import barred_units
+
+    barred = barred_units()  # 末位禁入: shown on the choice, refused by the service
+    units = [(u.pk, _("{name}（考评惩戒：至 {day} 不得承接新项目）").format(name=u.name, day=barred[u.pk])
+              if u.pk in barred else u.name)
+             for u in (sel.units_for(area) if area else MemberUnit.objects.none())[:300]]
     set_choices(form.fields["lead_unit"], units, blank="—", lookup=lookup_url("units", Cap.VIEW))
     form.fields["units"].choices = units  # type: ignore[attr-defined]
     people = [(p.pk, p.name) for p in scoped(user, Person, cap=Cap.VIEW_PEOPLE)

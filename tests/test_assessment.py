@@ -1,0 +1,323 @@
+"""Assessment (考评): the outcome rules computed by hand for a small case (ties included), schemes as versioned
+data, a round through its declared workflow with three weighted groups, raters' rules, residents' answers once each,
+computed indicators equal to the cases figures, reviews, notice and publication, and the sanction enforced where
+co-building assigns projects."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal as D
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from gongzhi.accounts import services as accounts
+from gongzhi.assessment import outcomes, selectors, services
+from gongzhi.assessment.models import GroupKind, Round, Sanction, Source, SubjectKind, SurveyAnswer
+from gongzhi.cases import selectors as case_selectors
+from gongzhi.cases import services as cases
+from gongzhi.core.audit import AuditEntry
+from gongzhi.core.errors import Conflict, Forbidden, InvalidInput
+from gongzhi.core.validators import credit_code_check_char
+from gongzhi.registry import services as registry
+from gongzhi.registry.models import MemberUnit, Sector
+from tests.cast import Cast
+
+
+def _code(n: int) -> str:
+    first = f"913501007{n:08d}"
+    return first + credit_code_check_char(first)
+
+
+# ------------------------------------------------------------------------------------------ the rules by hand
+
+
+def test_outcomes_by_hand_with_ties_missing_groups_and_too_few_answers() -> None:
+    """Five subjects, groups A (4) and B (4) of staff and R (2) of residents, full marks 100, at least 2 answers.
+
+    1: A 90, 80 → 85; B 90 → 90; R ratings 5,5,4 → (100+100+80)/3 = 93.333…;
+       total = (4·85 + 4·90 + 2·93.333…)/10 = 88.666… → 88.67; satisfaction 3/3 = 100.00
+    2: A 70; B 70; R 3,3 → 60; total = (280+280+120)/10 = 68.00; satisfaction 0/2 = 0.00
+    3: A 70; B 70; R 3,3 → 60 → 68.00 (ties with 2)
+    4: A 95; B none (weight spread); R 5,5 → 100; total = (4·95 + 2·100)/6 = 96.666… → 96.67, incomplete
+    5: A 50; B 50; R one answer (< 2) → invalid, unranked
+    """
+    groups = [outcomes.Group(1, D(4)), outcomes.Group(2, D(4)), outcomes.Group(3, D(2), residents=True)]
+    items = [
+        outcomes.Input(1, sheets={1: [D(90), D(80)], 2: [D(90)]}, ratings={5: 2, 4: 1}),
+        outcomes.Input(2, sheets={1: [D(70)], 2: [D(70)]}, ratings={3: 2}),
+        outcomes.Input(3, sheets={1: [D(70)], 2: [D(70)]}, ratings={3: 2}, late=1),
+        outcomes.Input(4, sheets={1: [D(95)]}, ratings={5: 2}),
+        outcomes.Input(5, sheets={1: [D(50)], 2: [D(50)]}, ratings={4: 1}),
+    ]
+    rules = outcomes.Rules(full_marks=D(100), min_answers=2,
+                           stars=[{"level": 5, "min_score": 95, "min_satisfaction": 90},
+                                  {"level": 4, "min_score": 85, "min_satisfaction": 90},
+                                  {"level": 3, "min_score": 60}],
+                           bands=[{"name": "红", "share": 30}, {"name": "蓝", "share": 40}, {"name": "黄", "share": 30}],
+                           honour_count=1, shame_count=1, sanction_last=1)
+    r = {x.key: x for x in outcomes.compute(items, groups, rules)}
+    assert [r[k].total for k in (1, 2, 3, 4)] == [D("88.67"), D("68.00"), D("68.00"), D("96.67")]
+    assert r[1].group_scores == {1: D("85.00"), 2: D("90.00"), 3: D("93.33")}
+    assert r[1].satisfaction == D("100.00") and r[2].satisfaction == D("0.00")
+    assert [r[k].rank for k in (4, 1, 2, 3)] == [1, 2, 3, 3]  # the tie shares rank 3
+    assert not r[4].complete and "missing:2" in r[4].notes and "late:1" in r[3].notes
+    assert not r[5].valid and r[5].rank is None and r[5].band == "" and r[5].stars == 0
+    # Bands over the 4 ranked: 红 ≤ round(4·0.3) = 1, 蓝 ≤ round(4·0.7) = 3, 黄 the rest; the tie at 3 stays 蓝.
+    assert [r[k].band for k in (4, 1, 2, 3)] == ["红", "蓝", "蓝", "蓝"]
+    assert [r[k].stars for k in (4, 1, 2, 3)] == [5, 4, 3, 3]
+    assert r[4].listed == "red" and r[2].listed == r[3].listed == "black"  # both tied last are on the black list
+    assert r[2].sanctioned and r[3].sanctioned and not r[1].sanctioned
+
+
+def test_bands_by_score_and_stars_need_both_lines() -> None:
+    groups = [outcomes.Group(1, D(1))]
+    items = [outcomes.Input(k, sheets={1: [D(v)]}, case_satisfaction=sat)
+             for k, v, sat in [(1, 96, D(95)), (2, 96, D(80)), (3, 75, None), (4, 40, D(99))]]
+    rules = outcomes.Rules(full_marks=D(100), band_basis="score",
+                           bands=[{"name": "优秀", "min_score": 90}, {"name": "良好", "min_score": 70},
+                                  {"name": "一般", "min_score": 0}],
+                           stars=[{"level": 5, "min_score": 95, "min_satisfaction": 90}, {"level": 3, "min_score": 70}])
+    r = {x.key: x for x in outcomes.compute(items, groups, rules)}
+    assert [r[k].band for k in (1, 2, 3, 4)] == ["优秀", "优秀", "良好", "一般"]
+    assert [r[k].stars for k in (1, 2, 3, 4)] == [5, 3, 3, 0]  # 2 misses the satisfaction line of 5 stars
+
+
+# ------------------------------------------------------------------------------------------ a round end to end
+
+
+def _companies(cast: Cast) -> list[MemberUnit]:
+    names = ["海鸥物业", "碧海物业", "港湾物业"]
+    return [registry.unit_create(actor=None, area=cast.community if i < 2 else cast.community2, name=n,
+                                 credit_code=_code(i + 1), sector=Sector.PROPERTY) for i, n in enumerate(names)]
+
+
+def _user(name: str, role: str, **kw: Any) -> Any:
+    u = accounts.user_create(actor=None, username=name, password="pass-word-123")
+    accounts.grant_role(actor=None, user=u, role=role, **kw)
+    return u
+
+
+def _scheme(cast: Cast, *, computed: bool = False) -> Any:
+    scheme = services.scheme_create(actor=cast.olga, area=cast.city, name="物业服务企业考评", period="annual",
+                                    subject_kind=SubjectKind.PROPERTY_COMPANY)
+    v = selectors.latest_version(scheme)
+    env = services.indicator_add(actor=cast.olga, version=v, code="2", name="环境管理")
+    services.indicator_add(actor=cast.olga, version=v, code="1", name="党建引领", max_points=20,
+                           guidance="成立党组织、参与社区议事")
+    services.indicator_add(actor=cast.olga, version=v, code="2.1", name="保洁", max_points=40, parent=env)
+    services.indicator_add(actor=cast.olga, version=v, code="2.2", name="绿化", max_points=20 if computed else 40,
+                           parent=env)
+    if computed:
+        services.indicator_add(actor=cast.olga, version=v, code="3", name="诉求满意率", max_points=20,
+                               source=Source.CASE_SATISFACTION)
+    services.group_add(actor=cast.olga, version=v, name="主管部门", weight=4)
+    services.group_add(actor=cast.olga, version=v, name="社区党组织", weight=4)
+    services.group_add(actor=cast.olga, version=v, name="业主代表", weight=2, kind=GroupKind.RESIDENTS)
+    services.version_update(actor=cast.olga, version=v, stages=[{"name": "街道筛评", "level": "street"}],
+                            stars=[{"level": 5, "min_score": 95, "min_satisfaction": 90}],
+                            bands=[{"name": "红", "share": 34}, {"name": "蓝", "share": 33}, {"name": "黄", "share": 33}],
+                            honour_count=1, shame_count=1, sanction={"last_places": 1, "bar_days": 365},
+                            min_answers=1, objection_days=0)
+    services.version_publish(actor=cast.olga, version=v)
+    return scheme
+
+
+def _score(sheet: Any, rater: Any, points: dict[str, int], note: str = "扣分：楼道有垃圾") -> None:
+    leaves = {i.code: i for i in selectors.manual_leaves(sheet.round.scheme_version)}
+    services.sheet_save(actor=rater, sheet=sheet, submit=True,
+                        scores={leaves[c].pk: (p, note) for c, p in points.items()})
+
+
+def test_a_round_with_three_weighted_groups_reviews_notice_publication_and_the_bar(cast: Cast) -> None:
+    a, b, c = _companies(cast)
+    scheme = _scheme(cast)
+    rnd = services.round_create(actor=cast.olga, scheme=scheme, name="2026年度物业考评", area=cast.district,
+                                period_key="2026", period_start=dt.date(2026, 1, 1), period_end=dt.date(2026, 12, 31))
+    subjects = {s.unit_id: s for s in rnd.subjects.all()}
+    assert set(subjects) == {a.pk, b.pk, c.pk}
+    housing = _user("zhujian", "district_official", area=cast.district)  # 主管部门 (住建) rater
+    own = _user("haiou_staff", "unit_handler", unit=a)
+    g_dept, g_party, g_res = list(rnd.scheme_version.groups.all())
+    services.assign(actor=cast.olga, round=rnd, group=g_dept, rater=housing, subjects=list(subjects.values()))
+    services.assign(actor=cast.olga, round=rnd, group=g_party, rater=cast.alice, subjects=list(subjects.values()))
+    with pytest.raises(InvalidInput) as e:  # a rater never scores her own unit
+        services.assign(actor=cast.olga, round=rnd, group=g_party, rater=own, subjects=[subjects[a.pk]])
+    assert e.value.fields == {"rater": e.value.fields["rater"]}
+    with pytest.raises(Forbidden):
+        services.assign(actor=cast.alice, round=rnd, group=g_party, rater=cast.alice, subjects=[])
+
+    rnd = services.round_step(actor=cast.olga, round=rnd, name="open_scoring")
+    sheets = {(s.group_id, s.subject.unit_id): s for s in selectors.my_sheets(housing)}
+    sheets.update({(s.group_id, s.subject.unit_id): s for s in selectors.my_sheets(cast.alice)})
+    assert len(sheets) == 6
+    with pytest.raises(Forbidden):  # only the rater fills her sheet
+        _score(sheets[(g_dept.pk, a.pk)], cast.alice, {"1": 20, "2.1": 40, "2.2": 40})
+    with pytest.raises(InvalidInput) as e:  # deductions need their evidence
+        _score(sheets[(g_dept.pk, a.pk)], housing, {"1": 18, "2.1": 40, "2.2": 40}, note="")
+    first = next(i for i in selectors.manual_leaves(rnd.scheme_version) if i.code == "1")
+    assert list(e.value.fields) == [f"note_{first.pk}"]
+    # dept: a 98, b 80, c 60; party: a 96, b 80, c 50
+    for (group, unit), pts in {(g_dept.pk, a.pk): (20, 40, 38), (g_dept.pk, b.pk): (16, 32, 32),
+                               (g_dept.pk, c.pk): (12, 24, 24), (g_party.pk, a.pk): (20, 38, 38),
+                               (g_party.pk, b.pk): (16, 32, 32), (g_party.pk, c.pk): (10, 20, 20)}.items():
+        rater = housing if group == g_dept.pk else cast.alice
+        _score(sheets[(group, unit)], rater, dict(zip(["1", "2.1", "2.2"], pts, strict=True)))
+    with pytest.raises(Conflict):  # a submitted sheet is final
+        _score(sheets[(g_dept.pk, a.pk)], housing, {"1": 20, "2.1": 40, "2.2": 40})
+
+    # Residents answer once each, anonymously.
+    services.survey_answer(actor=cast.bob, subject=subjects[a.pk], rating=5)
+    with pytest.raises(Conflict):
+        services.survey_answer(actor=cast.bob, subject=subjects[a.pk], rating=1, comment="再投一次")
+    with pytest.raises(InvalidInput) as e:
+        services.survey_answer(actor=cast.bob, subject=subjects[c.pk], rating=1)
+    assert "comment" in e.value.fields
+    services.survey_answer(actor=cast.bob, subject=subjects[b.pk], rating=4)
+    services.survey_answer(actor=cast.bob, subject=subjects[c.pk], rating=2, comment="楼道垃圾无人清理")
+    answer = SurveyAnswer.objects.get(subject=subjects[a.pk])
+    assert answer.voter == services.voter_key(rnd.pk, cast.bob.person.pk) and len(answer.voter) == 64
+    assert services.voter_key(rnd.pk + 1, cast.bob.person.pk) != answer.voter  # not linkable across rounds
+    assert not AuditEntry.objects.filter(action="assessment.survey.answer", actor=cast.bob).exists()
+
+    rnd = services.round_step(actor=cast.olga, round=rnd, name="close_scoring")
+    res = {s.unit_id: s for s in selectors.results(cast.olga, rnd)}
+    # a: (4·98 + 4·96 + 2·100)/10 = 97.60; b: (320 + 320 + 2·80)/10 = 80.00; c: (240 + 200 + 2·40)/10 = 52.00
+    assert [res[u].total for u in (a.pk, b.pk, c.pk)] == [D("97.60"), D("80.00"), D("52.00")]
+    assert [res[u].rank for u in (a.pk, b.pk, c.pk)] == [1, 2, 3]
+    assert res[a.pk].stars == 5 and res[a.pk].listed == "red" and res[c.pk].listed == "black"
+    assert [res[u].band for u in (a.pk, b.pk, c.pk)] == ["红", "蓝", "黄"]
+
+    # 街道筛评: the street official reviews the subjects of her street; c fails and loses nothing but stars.
+    with pytest.raises(InvalidInput):
+        services.round_step(actor=cast.olga, round=rnd, name="to_notice")  # the stage is not done
+    with pytest.raises(Forbidden):
+        services.review_record(actor=cast.alice, subject=res[a.pk], verdict="pass")
+    assert {s.pk for s in selectors.review_queue(cast.stan, rnd)} == {res[a.pk].pk, res[b.pk].pk, res[c.pk].pk}
+    for u in (a.pk, b.pk):
+        services.review_record(actor=cast.stan, subject=res[u], verdict="pass")
+    with pytest.raises(InvalidInput):
+        services.review_record(actor=cast.stan, subject=res[c.pk], verdict="fail")  # a reason is required
+    services.review_record(actor=cast.stan, subject=res[c.pk], verdict="fail", note="群众投诉多")
+    rnd = services.round_step(actor=cast.stan, round=rnd, name="to_notice")
+    assert rnd.state == "notice" and rnd.notice_until == timezone.localdate()
+
+    objection = services.objection_file(actor=cast.bob, subject=res[b.pk], text="保洁分数偏高")
+    with pytest.raises(InvalidInput):  # the notice period has not ended, and an objection is open
+        services.round_step(actor=cast.olga, round=rnd, name="publish")
+    services.objection_answer(actor=cast.olga, objection=objection, answer="已复核，评分有据")
+    Round.objects.filter(pk=rnd.pk).update(notice_until=timezone.localdate() - dt.timedelta(days=1))
+    rnd.refresh_from_db()
+    rnd = services.round_step(actor=cast.olga, round=rnd, name="publish")
+    assert rnd.state == "published"
+
+    board = selectors.public_board(rnd)
+    assert [s.unit_id for s in board.red] == [a.pk] and [s.unit_id for s in board.black] == [c.pk]
+    assert [s.unit_id for s in board.stars] == [a.pk]
+    # The last place is barred, and co-building refuses it as a lead unit or a claimant.
+    bar = Sanction.objects.get(unit=c)
+    assert bar.ends_on == timezone.localdate() + dt.timedelta(days=365)
+    file = selectors.credit_file(cast.olga, c)
+    assert [e.rank for e in file["entries"]] == [3] and file["sanctions"] == [bar]
+    from gongzhi.cobuild.models import ListType
+    from gongzhi.cobuild.services import projects
+
+    with pytest.raises(InvalidInput) as e:
+        projects.project_open(actor=cast.alice, area=cast.community, list_type=ListType.objects.first(),
+                              title="楼道整治", task="清理楼道杂物", standard="无堆放", starts_on=timezone.localdate(),
+                              limit_days=10, lead_unit=c)
+    assert "港湾物业" in e.value.fields["lead_unit"][0]
+    projects.project_open(actor=cast.alice, area=cast.community, list_type=ListType.objects.first(),
+                          title="楼道整治", task="清理楼道杂物", standard="无堆放", starts_on=timezone.localdate(),
+                          limit_days=10, lead_unit=a)
+    services.sanction_lift(actor=cast.olga, sanction=bar, reason="整改到位")
+    assert services.bar_on(c.pk) is None
+
+
+def test_schemes_are_versioned_and_a_round_keeps_its_version(cast: Cast) -> None:
+    _companies(cast)
+    scheme = _scheme(cast)
+    v1 = selectors.latest_version(scheme)
+    with pytest.raises(Conflict):
+        services.indicator_add(actor=cast.olga, version=v1, code="9", name="新增", max_points=5)
+    rnd = services.round_create(actor=cast.olga, scheme=scheme, name="一季度", area=cast.district, period_key="2026Q1",
+                                period_start=dt.date(2026, 1, 1), period_end=dt.date(2026, 3, 31))
+    v2 = services.version_new_draft(actor=cast.olga, scheme=scheme)
+    assert [i.code for i in v2.indicators.order_by("code")] == ["1", "2", "2.1", "2.2"]
+    assert v2.indicators.get(code="2.1").parent == v2.indicators.get(code="2")
+    services.indicator_add(actor=cast.olga, version=v2, code="9", name="新增", max_points=5)
+    with pytest.raises(Forbidden):
+        services.indicator_add(actor=cast.alice, version=v2, code="8", name="越权", max_points=5)
+    services.version_publish(actor=cast.olga, version=v2)
+    rnd.refresh_from_db()
+    assert rnd.scheme_version == v1 and services.full_marks(v1) == 100 and services.full_marks(v2) == 105
+    with pytest.raises(InvalidInput) as e:
+        services.round_create(actor=cast.olga, scheme=scheme, name="again", area=cast.district, period_key="2026Q1",
+                              period_start=dt.date(2026, 1, 1), period_end=dt.date(2026, 3, 31))
+    assert "period_key" in e.value.fields
+    with pytest.raises(InvalidInput) as e:
+        services.version_update(actor=cast.olga, version=services.version_new_draft(actor=cast.olga, scheme=scheme),
+                                bands=[{"name": "红", "share": 50}, {"name": "黄", "share": 40}])
+    assert "bands" in e.value.fields
+
+
+def test_computed_indicators_equal_the_case_figures_of_the_subject_and_period(cast: Cast) -> None:
+    """A grid scheme with 诉求满意率 computed: the points are max × the satisfaction rate the cases figures show."""
+    scheme = services.scheme_create(actor=cast.olga, area=cast.city, name="网格考评", period="quarterly",
+                                    subject_kind=SubjectKind.GRID)
+    v = selectors.latest_version(scheme)
+    services.indicator_add(actor=cast.olga, version=v, code="1", name="巡查走访", max_points=80)
+    services.indicator_add(actor=cast.olga, version=v, code="2", name="诉求满意率", max_points=20,
+                           source=Source.CASE_SATISFACTION)
+    services.group_add(actor=cast.olga, version=v, name="社区", weight=1)
+    services.version_publish(actor=cast.olga, version=v)
+    from tests.conftest import build_pipeline
+    from tests.test_cases_residents import walk_to_verified
+
+    pipeline = build_pipeline(cast)
+    for title, rating in [("路灯坏了", "satisfied"), ("井盖缺失", "dissatisfied"), ("垃圾满溢", "satisfied"),
+                          ("噪音扰民", "satisfied")]:
+        case = cases.case_submit(actor=cast.bob, title=title, description=title * 3, area=cast.building)
+        cases.rate(actor=cast.bob, case=walk_to_verified(cast, pipeline, case), rating=rating,
+                   comment="还是没修好" if rating == "dissatisfied" else "")
+    today = timezone.localdate()
+    rnd = services.round_create(actor=cast.olga, scheme=scheme, name="本季度", area=cast.community,
+                                period_key=f"{today.year}Q", period_start=today - dt.timedelta(days=30),
+                                period_end=today)
+    grid1 = rnd.subjects.get(area=cast.grid1)
+    rnd = services.round_step(actor=cast.olga, round=rnd, name="open_scoring")
+    services.assign(actor=cast.olga, round=rnd, group=rnd.scheme_version.groups.get(), rater=cast.alice,
+                    subjects=[grid1])
+    sheet = selectors.my_sheets(cast.alice).get()
+    _score(sheet, cast.alice, {"1": 80})
+    services.round_step(actor=cast.olga, round=rnd, name="close_scoring")
+    figures = case_selectors.figures(cast.olga, cast.grid1, rnd.period_start, rnd.period_end)
+    rate = figures.satisfaction_rate
+    assert rate is not None and 0 < rate < 100  # the reworked case counts against the grid
+    value = grid1.computed.get()
+    assert value.figure == D(str(rate)) and value.points == outcomes.cents(D(20) * D(str(rate)) / 100)
+    grid1.refresh_from_db()
+    assert grid1.total == D(80) + value.points
+    grid2 = rnd.subjects.get(area=cast.grid2)
+    assert grid2.computed.get().points == 20 and "无可计数据" in grid2.computed.get().basis  # nothing to count
+    assert not grid2.complete  # no sheet from its only group: incomplete, weight has nowhere to go
+    assert grid2.total is None and not grid2.valid
+
+
+def test_a_second_survey_answer_races_to_exactly_one(cast: Cast) -> None:
+    """The unique (subject, voter) key holds one answer per resident even when both arrive together (the service
+    turns the losing insert into a Conflict)."""
+    _companies(cast)
+    rnd = services.round_create(actor=cast.olga, scheme=_scheme(cast), name="年度", area=cast.district,
+                                period_key="2026", period_start=dt.date(2026, 1, 1), period_end=dt.date(2026, 12, 31))
+    services.round_step(actor=cast.olga, round=rnd, name="open_scoring")
+    subject = rnd.subjects.first()
+    outcomes_seen = []
+    for rating in (5, 4):
+        try:
+            services.survey_answer(actor=cast.bob, subject=subject, rating=rating)
+            outcomes_seen.append("ok")
+        except Conflict:
+            outcomes_seen.append("conflict")
+    assert outcomes_seen == ["ok", "conflict"] and SurveyAnswer.objects.filter(subject=subject).count() == 1
