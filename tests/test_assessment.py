@@ -55,7 +55,8 @@ def test_outcomes_by_hand_with_ties_missing_groups_and_too_few_answers() -> None
                            stars=[{"level": 5, "min_score": 95, "min_satisfaction": 90},
                                   {"level": 4, "min_score": 85, "min_satisfaction": 90},
                                   {"level": 3, "min_score": 60}],
-                           bands=[{"name": "红", "share": 30}, {"name": "蓝", "share": 40}, {"name": "黄", "share": 30}],
+                           bands=[{"name": "红", "share": 30}, {"name": "蓝", "share": 40},
+                                  {"name": "黄", "share": 30}],
                            honour_count=1, shame_count=1, sanction_last=1)
     r = {x.key: x for x in outcomes.compute(items, groups, rules)}
     assert [r[k].total for k in (1, 2, 3, 4)] == [D("88.67"), D("68.00"), D("68.00"), D("96.67")]
@@ -117,7 +118,8 @@ def _scheme(cast: Cast, *, computed: bool = False) -> Any:
     services.group_add(actor=cast.olga, version=v, name="业主代表", weight=2, kind=GroupKind.RESIDENTS)
     services.version_update(actor=cast.olga, version=v, stages=[{"name": "街道筛评", "level": "street"}],
                             stars=[{"level": 5, "min_score": 95, "min_satisfaction": 90}],
-                            bands=[{"name": "红", "share": 34}, {"name": "蓝", "share": 33}, {"name": "黄", "share": 33}],
+                            bands=[{"name": "红", "share": 34}, {"name": "蓝", "share": 33},
+                                   {"name": "黄", "share": 33}],
                             honour_count=1, shame_count=1, sanction={"last_places": 1, "bar_days": 365},
                             min_answers=1, objection_days=0)
     services.version_publish(actor=cast.olga, version=v)
@@ -139,7 +141,7 @@ def test_a_round_with_three_weighted_groups_reviews_notice_publication_and_the_b
     assert set(subjects) == {a.pk, b.pk, c.pk}
     housing = _user("zhujian", "district_official", area=cast.district)  # 主管部门 (住建) rater
     own = _user("haiou_staff", "unit_handler", unit=a)
-    g_dept, g_party, g_res = list(rnd.scheme_version.groups.all())
+    g_dept, g_party, _residents = list(rnd.scheme_version.groups.all())
     services.assign(actor=cast.olga, round=rnd, group=g_dept, rater=housing, subjects=list(subjects.values()))
     services.assign(actor=cast.olga, round=rnd, group=g_party, rater=cast.alice, subjects=list(subjects.values()))
     with pytest.raises(InvalidInput) as e:  # a rater never scores her own unit

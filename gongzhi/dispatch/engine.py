@@ -52,37 +52,48 @@ def _bigrams(text: str) -> set[str]:
     return {text[i:i + 2] for i in range(len(text) - 1)}
 
 
-_leaf_memo: dict[tuple[int, str], list[Category]] = {}
+# Remembered per snapshot of the tree. A memo holds a reference to the very dict it was computed from and serves only
+# that dict — an id() alone can be reused by a new dict once the old one is freed (after a reload), which handed out
+# categories that no longer existed. A reload swaps in a fresh memo object, so threads never mix two trees.
+@dataclass
+class _Memo:
+    tree: dict[str, Category] | None = None
+    leaves: dict[str, list[Category]] = field(default_factory=dict)
+    grams: dict[str, list[tuple[Category, set[str], set[str]]]] = field(default_factory=dict)
+
+
+_memo = _Memo()
+
+
+def _memo_for(by_code: dict[str, Category]) -> _Memo:
+    global _memo
+    memo = _memo
+    if memo.tree is not by_code:
+        memo = _Memo(by_code)
+        _memo = memo
+    return memo
 
 
 def _leaves_under(code: str, by_code: dict[str, Category]) -> list[Category]:
-    """The active leaves below ``code``, remembered per snapshot of the tree (the snapshot is a new dict on reload)."""
-    key = (id(by_code), code)
-    found = _leaf_memo.get(key)
+    """The active leaves below ``code``."""
+    memo = _memo_for(by_code)
+    found = memo.leaves.get(code)
     if found is None:
-        if len(_leaf_memo) > 500:
-            _leaf_memo.clear()
         found = [c for k, c in by_code.items() if k.startswith(code) and len(k) == 6 and c.active]
-        _leaf_memo[key] = found
+        memo.leaves[code] = found
     return found
 
 
-_grams_memo: dict[tuple[int, str], list[tuple[Category, set[str], set[str]]]] = {}
-
-
 def _leaf_grams(code: str, by_code: dict[str, Category]) -> list[tuple[Category, set[str], set[str]]]:
-    """Each leaf below ``code`` with the two-character pieces of its name and of its parent's, computed once per
-    snapshot of the tree."""
-    key = (id(by_code), code)
-    found = _grams_memo.get(key)
+    """Each leaf below ``code`` with the two-character pieces of its name and of its parent's."""
+    memo = _memo_for(by_code)
+    found = memo.grams.get(code)
     if found is None:
-        if len(_grams_memo) > 500:
-            _grams_memo.clear()
         found = []
         for leaf in _leaves_under(code, by_code):
             parent = by_code.get(leaf.code[:4])
             found.append((leaf, _bigrams(leaf.name), _bigrams(parent.name) if parent else set()))
-        _grams_memo[key] = found
+        memo.grams[code] = found
     return found
 
 
