@@ -345,7 +345,7 @@ def _subjects_for(kind: str, area: Area) -> list[dict[str, Any]]:
         return [{"name": o.name, "org": o, "area_path": o.area.path}
                 for o in PartyOrganisation.objects.filter(area__path__startswith=area.path)
                 .select_related("area").order_by("area__path", "pk")]
-    return []  # grid workers are added one by one (subject_add)
+    return []  # grid workers: not yet listed from the registry (a round over them has no subjects yet)
 
 
 @transaction.atomic
@@ -375,21 +375,6 @@ def round_create(*, actor: Any, scheme: Scheme, name: str, area: Area | None, pe
                  after={"scheme": scheme.pk, "version": version.number, "period": key,
                         "subjects": rnd.subjects.count()})
     return rnd
-
-
-@transaction.atomic
-def subject_add(*, actor: Any, round: Round, name: str, area: Area | None = None, unit: MemberUnit | None = None,
-                person: Any = None) -> Subject:
-    """Add a subject by hand (a grid worker; a unit outside the area that serves it)."""
-    _require_manage(actor, round.area_path)
-    if round.state not in (S.DRAFT, S.SELF):
-        raise Conflict(_("评分开始后不能再添加考评对象"))
-    path = (area.path if area else unit.area.path if unit else
-            person.area.path if person is not None and person.area_id else round.area_path)
-    subject = Subject.objects.create(round=round, name=visible_text(name, "name", max_length=150), area=area,
-                                     unit=unit, person=person, area_path=path)
-    audit.record(actor=actor, action="assessment.subject.add", obj=round, after={"subject": subject.name})
-    return subject
 
 
 @transaction.atomic

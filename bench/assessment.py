@@ -1,0 +1,308 @@
+"""Assessment benchmark (issue 12): a city-wide round over every grid of a city-scale tree (10,000 grids by default)
+with 20 indicators (19 scored by raters, 1 computed from the cases) and 3 rater groups (4 : 4 : 2, the third the
+residents), then, printed beside their targets:
+- ``services.compute(round)``: totals, ranks, stars, bands and 红黑榜 of every subject (target ≤ 2 s),
+- the results API for one district, first page of 50 and of 200, p50/p95 (target p95 ≤ 100 ms),
+- residents' answers through ``services.survey_answer``, every resident trying twice: answers accepted per second
+  with one per resident held (target ≥ 1,000/s; threads on PostgreSQL, one thread on SQLite, which has one writer).
+
+The tree, subjects, sheets (two submitted sheets per subject) and answers are built directly with bulk_create into a
+throw-away database: a fresh SQLite file in a temporary folder, or the PostgreSQL database named by
+GONGZHI_DATABASE_URL with the suffix ``_assess`` (dropped and recreated: never point it at data you keep).
+
+Usage: .venv/bin/python bench/assessment.py [--grids 10000] [--residents 4000] [--threads 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def _p(samples: list[float], q: float) -> float:
+    s = sorted(samples)
+    return s[min(len(s) - 1, int(len(s) * q))]
+
+
+def _path(*steps: int) -> str:
+    return "".join(f"{n:04d}" for n in steps)
+
+
+def build(grids: int) -> dict[str, int]:
+    """The tree (1 city, 10 districts, 10 streets each, 10 communities each, the grids spread over them), the
+    scheme, a round in scoring over every grid with two submitted sheets and three answers per subject."""
+    import datetime as dt
+    import random
+    from decimal import Decimal
+
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from gongzhi.accounts import services as accounts
+    from gongzhi.assessment import services
+    from gongzhi.assessment.models import Assignment, Round, Source, Subject, SurveyAnswer
+    from gongzhi.registry.models import Area, AreaKind
+
+    rng = random.Random(12)
+    per_community = max(1, -(-grids // 1000))
+    areas = [Area(path=_path(1), depth=1, numchild=10, name="性能市", code="B0", kind=AreaKind.CITY)]
+    made = 0
+    for d in range(1, 11):
+        areas.append(Area(path=_path(1, d), depth=2, numchild=10, name=f"第{d}区", code=f"B{d}",
+                          kind=AreaKind.DISTRICT))
+        for s in range(1, 11):
+            areas.append(Area(path=_path(1, d, s), depth=3, numchild=10, name=f"第{d}区{s}街道", code=f"B{d}-{s}",
+                              kind=AreaKind.STREET))
+            for c in range(1, 11):
+                n = min(per_community, max(0, grids - made))
+                areas.append(Area(path=_path(1, d, s, c), depth=4, numchild=n, name=f"第{d}区{s}街{c}社区",
+                                  code=f"B{d}-{s}-{c}", kind=AreaKind.COMMUNITY))
+                for g in range(1, n + 1):
+                    areas.append(Area(path=_path(1, d, s, c, g), depth=5, numchild=0, code=f"B{d}-{s}-{c}-{g}",
+                                      name=f"第{d}区{s}街{c}社区第{g}网格", kind=AreaKind.GRID))
+                made += n
+    Area.objects.bulk_create(areas, batch_size=2000)
+    city = Area.objects.get(kind=AreaKind.CITY)
+    boss = accounts.user_create(actor=None, username="orgadmin", password="pass-word-123")
+    accounts.grant_role(actor=None, user=boss, role="org_admin", area=city)
+    User = get_user_model()
+    raters = [User.objects.create(username=f"rater{i}") for i in range(2)]
+
+    scheme = services.scheme_create(actor=boss, area=city, name="网格考评", subject_kind="grid", period="annual")
+    version = scheme.versions.get()
+    for i in range(19):
+        services.indicator_add(actor=boss, version=version, code=f"{i + 1}", name=f"指标{i + 1}", max_points=5)
+    services.indicator_add(actor=boss, version=version, code="20", name="诉求满意率", max_points=5,
+                           source=Source.CASE_SATISFACTION)
+    groups = [services.group_add(actor=boss, version=version, name=n, weight=w, kind=k)
+              for n, w, k in (("街道", 4, "staff"), ("社区党组织", 4, "staff"), ("居民", 2, "residents"))]
+    services.version_update(actor=boss, version=version, min_answers=3,
+                            stars=[{"level": 5, "min_score": 90, "min_satisfaction": 90},
+                                   {"level": 3, "min_score": 75}],
+                            bands=[{"name": "红", "share": 30}, {"name": "蓝", "share": 40},
+                                   {"name": "黄", "share": 30}],
+                            honour_count=10, shame_count=10)
+    services.version_publish(actor=boss, version=version)
+    today = timezone.localdate()
+    t = time.perf_counter()
+    rnd = services.round_create(actor=boss, scheme=scheme, name="全市网格年度考评", area=city,
+                                period_key=str(today.year), period_start=today - dt.timedelta(days=365),
+                                period_end=today)
+    created = time.perf_counter() - t
+    Round.objects.filter(pk=rnd.pk).update(state="scoring")
+    subjects = list(Subject.objects.filter(round=rnd).values_list("pk", "area_path"))
+    now = timezone.now()
+    sheets = [Assignment(round=rnd, group=groups[k], subject_id=pk, rater=raters[k], area_path=path,
+                         submitted_at=now, total=Decimal(rng.randint(6000, 9500)) / 100)
+              for pk, path in subjects for k in (0, 1)]
+    Assignment.objects.bulk_create(sheets, batch_size=5000)
+    answers = [SurveyAnswer(round=rnd, subject_id=pk, voter=f"bench-{pk}-{j}", rating=rng.choice((3, 4, 4, 5, 5)),
+                            area_path=path) for pk, path in subjects for j in range(3)]
+    SurveyAnswer.objects.bulk_create(answers, batch_size=5000)
+    return {"round": rnd.pk, "subjects": len(subjects), "sheets": len(sheets), "answers": len(answers),
+            "round_create_ms": int(created * 1000)}
+
+
+def residents(n: int, round_id: int) -> list[int]:
+    """``n`` residents with a person in grids of the round's first district, their accounts and resident roles."""
+    from django.contrib.auth import get_user_model
+
+    from gongzhi.accounts.models import RoleGrant
+    from gongzhi.registry.models import Area, AreaKind, Person
+
+    User = get_user_model()
+    grid_ids = list(Area.objects.filter(kind=AreaKind.GRID).order_by("path").values_list("pk", flat=True)[:200])
+    users = User.objects.bulk_create([User(username=f"resident{i}", password="!") for i in range(n)], batch_size=2000)
+    Person.objects.bulk_create([Person(name=f"居民{i}", area_id=grid_ids[i % len(grid_ids)], user=u)
+                                for i, u in enumerate(users)], batch_size=2000)
+    RoleGrant.objects.bulk_create([RoleGrant(user=u, role="resident", area_id=grid_ids[i % len(grid_ids)])
+                                   for i, u in enumerate(users)], batch_size=2000)
+    return [u.pk for u in users]
+
+
+def child(args: argparse.Namespace) -> None:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0)
+    vendor = connection.vendor
+    t = time.perf_counter()
+    built = build(args.grids)
+    print(f"built in {time.perf_counter() - t:.1f} s on {vendor}: {built['subjects']:,} subjects, "
+          f"{built['sheets']:,} sheets, {built['answers']:,} answers (round_create {built['round_create_ms']} ms)")
+
+    from gongzhi.assessment import services
+    from gongzhi.assessment.models import Round
+
+    rnd = Round.objects.select_related("scheme_version").get(pk=built["round"])
+    services.compute(rnd)  # warm
+    if os.environ.get("BENCH_PROFILE"):
+        import cProfile
+        import pstats
+
+        cProfile.runctx("services.compute(rnd)", globals(), {"services": services, "rnd": rnd}, "/tmp/assess.prof")
+        pstats.Stats("/tmp/assess.prof").sort_stats("cumulative").print_stats(25)
+    timings = []
+    for _ in range(3):
+        t = time.perf_counter()
+        results = services.compute(rnd)
+        timings.append(time.perf_counter() - t)
+    ranked = sum(1 for r in results if r.rank is not None)
+    print(f"compute(round), {len(results):,} subjects     best {min(timings):6.2f} s  worst {max(timings):6.2f} s"
+          f"   ({ranked:,} ranked)   target <= 2 s")
+    _breakdown(rnd)
+
+    _results_api(rnd)
+    _answers(args, rnd)
+
+
+def _breakdown(rnd: Any) -> None:
+    """Where compute's time goes: reading the inputs, the arithmetic, and writing the results — as the service
+    writes them (bulk_update) and as one executemany UPDATE would."""
+    import json
+
+    from django.db import connection, transaction
+
+    from gongzhi.assessment import outcomes, services
+    from gongzhi.assessment.models import Subject
+
+    t = time.perf_counter()
+    items, groups, rules = services.inputs(rnd)
+    read = time.perf_counter() - t
+    t = time.perf_counter()
+    results = outcomes.compute(items, groups, rules)
+    arithmetic = time.perf_counter() - t
+    rows = [(str(r.total) if r.total is not None else None, r.rank, r.stars, r.band, r.listed, r.complete, r.valid,
+             json.dumps({str(k): str(v) for k, v in r.group_scores.items()}), json.dumps(r.notes), r.key)
+            for r in results]
+    t = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(f"UPDATE {Subject._meta.db_table} SET total = %s, rank = %s, stars = %s, band = %s, "
+                           "listed = %s, complete = %s, valid = %s, group_scores = %s, notes = %s WHERE id = %s", rows)
+    write = time.perf_counter() - t
+    print(f"  of which: inputs {read:.2f} s, outcomes.compute {arithmetic:.2f} s; the write as one executemany "
+          f"UPDATE {write:.2f} s (the service's bulk_update is the rest)")
+
+
+def _results_api(rnd: Any) -> None:
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from gongzhi.accounts import services as accounts
+    from gongzhi.registry.models import Area, AreaKind
+
+    boss = get_user_model().objects.get(username="orgadmin")
+    _token, key = accounts.token_create(actor=None, user=boss, name="bench")
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
+    district = Area.objects.filter(kind=AreaKind.DISTRICT).order_by("path").first()
+    assert district is not None
+    for limit in (50, 200):
+        url = f"/api/v1/assessment/rounds/{rnd.pk}/results?area_id={district.pk}&limit={limit}"
+        response = client.get(url)
+        assert response.status_code == 200, response.content[:300]
+        samples = []
+        for _ in range(40):
+            t = time.perf_counter()
+            response = client.get(url)
+            samples.append((time.perf_counter() - t) * 1000)
+        n = len(response.json()["items"])
+        print(f"results API, a district, {n:3d} a page  p50 {_p(samples, .5):6.1f} ms  p95 {_p(samples, .95):6.1f} ms"
+              f"   target p95 <= 100 ms")
+
+
+def _answers(args: argparse.Namespace, rnd: Any) -> None:
+    import threading
+
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from gongzhi.assessment import services
+    from gongzhi.assessment.models import Subject, SurveyAnswer
+    from gongzhi.core.errors import Conflict
+
+    ids = residents(args.residents, rnd.pk)
+    users = list(get_user_model().objects.filter(pk__in=ids))
+    subject = Subject.objects.select_related("round", "round__scheme_version").filter(round=rnd).order_by("pk").first()
+    assert subject is not None
+    before = SurveyAnswer.objects.filter(subject=subject).count()
+    threads = args.threads if connection.vendor == "postgresql" else 1
+    # Every resident tries twice, the second try mixed in among the others' first tries.
+    work = [u for u in users] + [u for u in users]
+    chunks = [work[i::threads] for i in range(threads)]
+    accepted, refused, errors = [0] * threads, [0] * threads, []
+
+    def run(k: int) -> None:
+        from django.db import connection as conn
+
+        try:
+            for u in chunks[k]:
+                try:
+                    services.survey_answer(actor=u, subject=subject, rating=4)
+                    accepted[k] += 1
+                except Conflict:
+                    refused[k] += 1
+        except Exception as exc:  # reported below
+            errors.append(repr(exc))
+        finally:
+            conn.close()
+
+    t = time.perf_counter()
+    if threads == 1:
+        run(0)
+    else:
+        pool = [threading.Thread(target=run, args=(k,)) for k in range(threads)]
+        for th in pool:
+            th.start()
+        for th in pool:
+            th.join()
+    elapsed = time.perf_counter() - t
+    stored = SurveyAnswer.objects.filter(subject=subject).count() - before
+    held = "held" if stored == len(users) == sum(accepted) else "BROKEN"
+    where = f"{threads} threads, PostgreSQL" if threads > 1 else f"one thread, {connection.vendor}"
+    print(f"survey answers ({where})  {sum(accepted) / elapsed:8,.0f} accepted/s  "
+          f"({len(work) / elapsed:,.0f} tries/s; {sum(accepted):,} accepted, {sum(refused):,} second tries refused, "
+          f"one per resident {held})   target >= 1,000/s")
+    if errors:
+        print("errors: " + "; ".join(errors[:3]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--grids", type=int, default=10_000)
+    parser.add_argument("--residents", type=int, default=4_000)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args)
+        return
+    from bench.registry import fresh_database
+
+    data_dir = tempfile.mkdtemp(prefix="gongzhi-bench-assess-")
+    env = fresh_database(data_dir, "_assess")
+    url = env.get("GONGZHI_DATABASE_URL", "")
+    print(f"# gongzhi assessment benchmark ({'PostgreSQL' if url else 'SQLite'}, {os.cpu_count()} cores, "
+          f"{args.grids:,} grids)")
+    out = subprocess.run([sys.executable, __file__, "--child", "--grids", str(args.grids), "--residents",
+                          str(args.residents), "--threads", str(args.threads)],
+                         env={**os.environ, **env}, cwd=ROOT, text=True, capture_output=True)
+    print(out.stdout.rstrip())
+    if out.returncode:
+        print(out.stderr[-3000:])
+        sys.exit(out.returncode)
+
+
+if __name__ == "__main__":
+    main()
