@@ -108,7 +108,7 @@ def index(request: HttpRequest) -> HttpResponse:
     user = request.user
     scope = scope_of(user)
     sheets = list(selectors.my_sheets(user)[:100])
-    units = sorted(Subject.objects.filter(unit_id__in=services.own_units(user)).values_list(
+    units = sorted(scoped(user, Subject).filter(unit_id__in=services.own_units(user)).values_list(
         "unit_id", flat=True).distinct()[:20])  # units assessed in some round: their credit files
     if not scope.has(Cap.ASSESS_VIEW) and not sheets and not units \
             and not selectors.my_sheets(user, open_only=False).exists():
@@ -409,12 +409,12 @@ def _round_page(request: HttpRequest, rnd: Round, *, assign_form: AssignForm | N
         set_choices(assign_form.fields["rater"], [(u.pk, u.get_full_name() or u.get_username())
                                                   for u in selectors.raters(user, rnd)[:MAX_CHOICES]], blank="—")
         set_choices(assign_form.fields["group"], [(g.pk, g.name) for g in staff], blank="—")
-        _multi(assign_form).choices = [(s.pk, s.name) for s in rnd.subjects.order_by("name")[:MAX_CHOICES]]
+        _multi(assign_form).choices = [(s.pk, s.name) for s in qs.order_by("name")[:MAX_CHOICES]]
     sheets = []
     if manage:
         from django.db.models import Count, Q
 
-        sheets = list(Assignment.objects.filter(round=rnd).values("group__name", "group__order").annotate(
+        sheets = list(scoped(user, Assignment).filter(round=rnd).values("group__name", "group__order").annotate(
             n=Count("pk"), done=Count("pk", filter=Q(submitted_at__isnull=False))).order_by("group__order"))
     queue = []
     if rnd.state == S.REVIEW:
@@ -425,7 +425,7 @@ def _round_page(request: HttpRequest, rnd: Round, *, assign_form: AssignForm | N
                 "verdict": mine.verdict if mine else None, "note": mine.note if mine else ""})
             queue.append(s)
     mine_units = services.own_units(user)
-    declare = list(rnd.subjects.filter(unit_id__in=mine_units).order_by("name")[:20]) \
+    declare = list(qs.filter(unit_id__in=mine_units).order_by("name")[:20]) \
         if rnd.state == S.SELF and mine_units else []
     objections = []
     if manage:
@@ -482,7 +482,8 @@ def assign(request: HttpRequest, pk: int) -> HttpResponse:
         rater = selectors.raters(user, rnd).filter(pk=d["rater"]).first()
         group = rnd.scheme_version.groups.filter(pk=d["group"]).first()
         wanted = {int(x) for x in d["subjects"] if str(x).isdigit()}
-        subjects = list(rnd.subjects.filter(pk__in=wanted) if wanted else rnd.subjects.all())
+        visible = selectors.results(user, rnd)
+        subjects = list(visible.filter(pk__in=wanted) if wanted else visible)
         if rater is None:
             form.add_error("rater", _("评分人须为本轮范围内的在岗账号"))
         elif group is None:
