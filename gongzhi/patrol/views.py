@@ -5,7 +5,6 @@ fields."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django import forms
@@ -23,9 +22,9 @@ from gongzhi.core.errors import DomainError
 from gongzhi.core.scope import get_scoped, scope_of, scoped
 from gongzhi.registry.models import Area, AreaKind, Person
 from gongzhi.web.forms import area_label, set_choices
+from gongzhi.web.pages import area_and_period, bar_chart, form_errors, not_found_as_404, paginate
 from gongzhi.web.pages import attempt as _attempt
 from gongzhi.web.pages import attempt_flash as _flash
-from gongzhi.web.pages import bar_chart, form_errors, not_found_as_404, paginate
 from gongzhi.web.pages import need as _need
 
 from . import selectors, services
@@ -300,36 +299,13 @@ def photo(request: HttpRequest, pk: int) -> FileResponse:
 # ------------------------------------------------------------------------------------------ figures
 
 
-def _parse_date(raw: str | None, default: dt.date) -> tuple[dt.date | None, str]:
-    if not raw:
-        return default, ""
-    try:
-        return dt.date.fromisoformat(raw), ""
-    except ValueError:
-        return None, _("日期格式应为 YYYY-MM-DD")
-
-
 @login_required
 @not_found_as_404
 def figures(request: HttpRequest) -> HttpResponse:
     """Per grid: the share of households visited, rounds done against due, problems found and cases opened."""
     _need(request, Cap.VIEW_PEOPLE)
-    roots = scope_of(request.user).root_area_ids(Cap.VIEW_PEOPLE)
-    raw = request.GET.get("area", "")
-    if raw.isdigit():
-        area = get_scoped(request.user, Area, int(raw), cap=Cap.VIEW_PEOPLE)
-    elif roots:
-        area = Area.objects.get(pk=roots[0])
-    else:
-        raise Http404
-    d_start, d_end = selectors.default_period()
-    start, start_error = _parse_date(request.GET.get("start"), d_start)
-    end, end_error = _parse_date(request.GET.get("end"), d_end)
-    errors: dict[str, list[str]] = {}
-    if start_error:
-        errors["start"] = [start_error]
-    if end_error:
-        errors["end"] = [end_error]
+    asked = area_and_period(request, Cap.VIEW_PEOPLE, selectors.default_period())
+    area, start, end, errors = asked.area, asked.start, asked.end, asked.errors
     f = None
     chart_visits = chart_rounds = None
     if not errors and start is not None and end is not None:

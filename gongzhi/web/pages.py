@@ -177,3 +177,45 @@ def boundary_svg(geometries: list[tuple[dict[str, Any], bool]], size: int = 400,
     return (f'<svg class="svgmap" viewBox="-2 -2 {size + 4} {height + 4}" xmlns="http://www.w3.org/2000/svg" '
             f'role="img" aria-label="{escape(label)}" data-minx="{minx}" data-maxy="{maxy}" data-scale="{scale}">'
             f'<title>{escape(label)}</title>{"".join(paths)}</svg>')
+
+
+@dataclass
+class AreaPeriod:
+    """A figures page's area and period from its query string (``?area=&start=&end=``)."""
+
+    area: Any
+    start: Any
+    end: Any
+    errors: dict[str, list[str]]
+
+
+def area_and_period(request: HttpRequest, cap: str, default_period: tuple[Any, Any]) -> AreaPeriod:
+    """The area asked for (inside the viewer's scope for ``cap``; her first root otherwise — 404 when she has none)
+    and the period, a bad date named on its field instead of an error page."""
+    import datetime as dt
+
+    from django.http import Http404
+    from django.utils.translation import gettext as _
+
+    from gongzhi.core.scope import get_scoped, scope_of
+    from gongzhi.registry.models import Area
+
+    raw = request.GET.get("area", "")
+    if raw.isdigit():
+        area = get_scoped(request.user, Area, int(raw), cap=cap)
+    else:
+        roots = scope_of(request.user).root_area_ids(cap)
+        if not roots:
+            raise Http404
+        area = Area.objects.get(pk=roots[0])
+    errors: dict[str, list[str]] = {}
+    days = []
+    for name, default in zip(("start", "end"), default_period, strict=True):
+        value = request.GET.get(name)
+        try:
+            days.append(dt.date.fromisoformat(value) if value else default)
+        except ValueError:
+            days.append(None)
+            errors[name] = [_("日期格式应为 YYYY-MM-DD")]
+    return AreaPeriod(area, days[0], days[1], errors)
+
