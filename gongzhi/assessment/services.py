@@ -311,13 +311,20 @@ def version_new_draft(*, actor: Any, scheme: Scheme) -> SchemeVersion:
         raise Conflict(_("已有未发布的草稿版本"))
     draft = SchemeVersion.objects.create(scheme=scheme, number=latest.number + 1,
                                          **{f: getattr(latest, f) for f in VERSION_FIELDS})
+    # Parents are copied before their children: walk the tree from the roots (the database's NULL ordering differs
+    # between SQLite and PostgreSQL, so ordering by parent_id alone is not an order one can rely on).
     mapping: dict[int, Indicator] = {}
-    for ind in latest.indicators.order_by("parent_id", "order", "pk"):
-        copy = Indicator.objects.create(
-            scheme_version=draft, parent=mapping.get(ind.parent_id) if ind.parent_id else None, code=ind.code,
-            name=ind.name, max_points=ind.max_points, guidance=ind.guidance, evidence=ind.evidence,
-            source=ind.source, target=ind.target, periods=ind.periods, order=ind.order)
-        mapping[ind.pk] = copy
+    pending = list(latest.indicators.order_by("order", "pk"))
+    while pending:
+        ready = [ind for ind in pending if ind.parent_id is None or ind.parent_id in mapping]
+        if not ready:  # a cycle cannot be built through the services; refuse rather than loop
+            raise Conflict(_("指标树不完整"))
+        for ind in ready:
+            mapping[ind.pk] = Indicator.objects.create(
+                scheme_version=draft, parent=mapping[ind.parent_id] if ind.parent_id else None, code=ind.code,
+                name=ind.name, max_points=ind.max_points, guidance=ind.guidance, evidence=ind.evidence,
+                source=ind.source, target=ind.target, periods=ind.periods, order=ind.order)
+        pending = [ind for ind in pending if ind.pk not in mapping]
     for g in latest.groups.all():
         RaterGroup.objects.create(scheme_version=draft, name=g.name, kind=g.kind, weight=g.weight, order=g.order)
     audit.record(actor=actor, action="assessment.version.draft", obj=scheme, after={"version": draft.number})
