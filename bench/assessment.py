@@ -4,13 +4,13 @@ residents), then, printed beside their targets:
 - ``services.compute(round)``: totals, ranks, stars, bands and 红黑榜 of every subject (target ≤ 2 s),
 - the results API for one district, first page of 50 and of 200, p50/p95 (target p95 ≤ 100 ms),
 - residents' answers through ``services.survey_answer``, every resident trying twice: answers accepted per second
-  with one per resident held (target ≥ 1,000/s; threads on PostgreSQL, one thread on SQLite, which has one writer).
+  with one per resident held (target ≥ 1,000/s; worker processes on PostgreSQL, one on SQLite, which has one writer).
 
 The tree, subjects, sheets (two submitted sheets per subject) and answers are built directly with bulk_create into a
 throw-away database: a fresh SQLite file in a temporary folder, or the PostgreSQL database named by
 GONGZHI_DATABASE_URL with the suffix ``_assess`` (dropped and recreated: never point it at data you keep).
 
-Usage: .venv/bin/python bench/assessment.py [--grids 10000] [--residents 4000] [--threads 4]
+Usage: .venv/bin/python bench/assessment.py [--grids 10000] [--residents 4000] [--processes 4]
 """
 
 from __future__ import annotations
@@ -153,7 +153,7 @@ def child(args: argparse.Namespace) -> None:
         import pstats
 
         cProfile.runctx("services.compute(rnd)", globals(), {"services": services, "rnd": rnd}, "/tmp/assess.prof")
-        pstats.Stats("/tmp/assess.prof").sort_stats("cumulative").print_stats(25)
+        pstats.Stats("/tmp/assess.prof").sort_stats(os.environ.get("BENCH_PROFILE_SORT", "cumulative")).print_stats(30)
     timings = []
     for _ in range(3):
         t = time.perf_counter()
@@ -222,57 +222,64 @@ def _results_api(rnd: Any) -> None:
               f"   target p95 <= 100 ms")
 
 
-def _answers(args: argparse.Namespace, rnd: Any) -> None:
-    import threading
-
+def _answer_worker(job: tuple[int, list[int]]) -> tuple[int, int, list[str]]:
+    """One process of the answering crowd: each user id tries to answer (a forked child opens its own connection)."""
     from django.contrib.auth import get_user_model
     from django.db import connection
 
     from gongzhi.assessment import services
-    from gongzhi.assessment.models import Subject, SurveyAnswer
+    from gongzhi.assessment.models import Subject
     from gongzhi.core.errors import Conflict
 
+    subject_id, user_ids = job
+    subject = Subject.objects.select_related("round").get(pk=subject_id)
+    users = {u.pk: u for u in get_user_model().objects.filter(pk__in=set(user_ids))}
+    accepted = refused = 0
+    errors: list[str] = []
+    for uid in user_ids:
+        try:
+            services.survey_answer(actor=users[uid], subject=subject, rating=4)
+            accepted += 1
+        except Conflict:
+            refused += 1
+        except Exception as exc:  # reported by the parent
+            errors.append(repr(exc))
+    connection.close()
+    return accepted, refused, errors
+
+
+def _answers(args: argparse.Namespace, rnd: Any) -> None:
+    import multiprocessing
+
+    from django.db import connection, connections
+
+    from gongzhi.assessment.models import Subject, SurveyAnswer
+
     ids = residents(args.residents, rnd.pk)
-    users = list(get_user_model().objects.filter(pk__in=ids))
-    subject = Subject.objects.select_related("round", "round__scheme_version").filter(round=rnd).order_by("pk").first()
+    subject = Subject.objects.filter(round=rnd).order_by("pk").first()
     assert subject is not None
     before = SurveyAnswer.objects.filter(subject=subject).count()
-    threads = args.threads if connection.vendor == "postgresql" else 1
-    # Every resident tries twice, the second try mixed in among the others' first tries.
-    work = [u for u in users] + [u for u in users]
-    chunks = [work[i::threads] for i in range(threads)]
-    accepted, refused, errors = [0] * threads, [0] * threads, []
-
-    def run(k: int) -> None:
-        from django.db import connection as conn
-
-        try:
-            for u in chunks[k]:
-                try:
-                    services.survey_answer(actor=u, subject=subject, rating=4)
-                    accepted[k] += 1
-                except Conflict:
-                    refused[k] += 1
-        except Exception as exc:  # reported below
-            errors.append(repr(exc))
-        finally:
-            conn.close()
-
+    workers = args.processes if connection.vendor == "postgresql" else 1
+    # Every resident tries twice, the second try mixed in among the others' first tries; the crowd is split over
+    # worker processes as a server's workers would be (processes, not threads: one interpreter lock each).
+    work = ids + ids
+    chunks = [(subject.pk, work[i::workers]) for i in range(workers)]
+    connections.close_all()  # the children must not share the parent's connection
     t = time.perf_counter()
-    if threads == 1:
-        run(0)
+    if workers == 1:
+        outcomes = [_answer_worker(chunks[0])]
     else:
-        pool = [threading.Thread(target=run, args=(k,)) for k in range(threads)]
-        for th in pool:
-            th.start()
-        for th in pool:
-            th.join()
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            outcomes = pool.map(_answer_worker, chunks)
     elapsed = time.perf_counter() - t
+    accepted = sum(o[0] for o in outcomes)
+    refused = sum(o[1] for o in outcomes)
+    errors = [e for o in outcomes for e in o[2]]
     stored = SurveyAnswer.objects.filter(subject=subject).count() - before
-    held = "held" if stored == len(users) == sum(accepted) else "BROKEN"
-    where = f"{threads} threads, PostgreSQL" if threads > 1 else f"one thread, {connection.vendor}"
-    print(f"survey answers ({where})  {sum(accepted) / elapsed:8,.0f} accepted/s  "
-          f"({len(work) / elapsed:,.0f} tries/s; {sum(accepted):,} accepted, {sum(refused):,} second tries refused, "
+    held = "held" if stored == len(ids) == accepted else "BROKEN"
+    where = f"{workers} processes, PostgreSQL" if workers > 1 else f"one process, {connection.vendor}"
+    print(f"survey answers ({where})  {accepted / elapsed:8,.0f} accepted/s  "
+          f"({len(work) / elapsed:,.0f} tries/s; {accepted:,} accepted, {refused:,} second tries refused, "
           f"one per resident {held})   target >= 1,000/s")
     if errors:
         print("errors: " + "; ".join(errors[:3]))
@@ -282,7 +289,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--grids", type=int, default=10_000)
     parser.add_argument("--residents", type=int, default=4_000)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--processes", type=int, default=4)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -296,7 +303,7 @@ def main() -> None:
     print(f"# gongzhi assessment benchmark ({'PostgreSQL' if url else 'SQLite'}, {os.cpu_count()} cores, "
           f"{args.grids:,} grids)")
     out = subprocess.run([sys.executable, __file__, "--child", "--grids", str(args.grids), "--residents",
-                          str(args.residents), "--threads", str(args.threads)],
+                          str(args.residents), "--processes", str(args.processes)],
                          env={**os.environ, **env}, cwd=ROOT, text=True, capture_output=True)
     print(out.stdout.rstrip())
     if out.returncode:

@@ -21,7 +21,7 @@ from gongzhi.core.audit import AuditEntry
 from gongzhi.core.errors import Conflict, Forbidden, InvalidInput
 from gongzhi.core.validators import credit_code_check_char
 from gongzhi.registry import services as registry
-from gongzhi.registry.models import MemberUnit, Sector
+from gongzhi.registry.models import Area, AreaKind, MemberUnit, Sector
 from tests.cast import Cast
 
 
@@ -127,7 +127,7 @@ def _scheme(cast: Cast, *, computed: bool = False) -> Any:
 
 
 def _score(sheet: Any, rater: Any, points: dict[str, int], note: str = "扣分：楼道有垃圾") -> None:
-    leaves = {i.code: i for i in selectors.manual_leaves(sheet.round.scheme_version)}
+    leaves = {i.code: i for i in selectors.scored_indicators(sheet.round)}
     services.sheet_save(actor=rater, sheet=sheet, submit=True,
                         scores={leaves[c].pk: (p, note) for c, p in points.items()})
 
@@ -158,7 +158,7 @@ def test_a_round_with_three_weighted_groups_reviews_notice_publication_and_the_b
         _score(sheets[(g_dept.pk, a.pk)], cast.alice, {"1": 20, "2.1": 40, "2.2": 40})
     with pytest.raises(InvalidInput) as e:  # deductions need their evidence
         _score(sheets[(g_dept.pk, a.pk)], housing, {"1": 18, "2.1": 40, "2.2": 40}, note="")
-    first = next(i for i in selectors.manual_leaves(rnd.scheme_version) if i.code == "1")
+    first = next(i for i in selectors.scored_indicators(rnd) if i.code == "1")
     assert list(e.value.fields) == [f"note_{first.pk}"]
     # dept: a 98, b 80, c 60; party: a 96, b 80, c 50
     for (group, unit), pts in {(g_dept.pk, a.pk): (20, 40, 38), (g_dept.pk, b.pk): (16, 32, 32),
@@ -182,6 +182,17 @@ def test_a_round_with_three_weighted_groups_reviews_notice_publication_and_the_b
     assert answer.voter == services.voter_key(rnd.pk, cast.bob.person.pk) and len(answer.voter) == 64
     assert services.voter_key(rnd.pk + 1, cast.bob.person.pk) != answer.voter  # not linkable across rounds
     assert not AuditEntry.objects.filter(action="assessment.survey.answer", actor=cast.bob).exists()
+    # A resident of another district is not asked about this district's companies (the service refuses as the
+    # survey list leaves her out).
+    far = accounts.user_create(actor=None, username="far", password=cast.password)
+    street3 = Area.objects.get(code="990102001000")
+    c3 = registry.area_create(actor=None, parent=street3, name="湖畔社区", code="990102001009", kind=AreaKind.COMMUNITY)
+    far_home = registry.area_create(actor=None, parent=c3, name="湖畔小区", code="990102001009900",
+                                    kind=AreaKind.COMPOUND)
+    registry.person_create(actor=None, area=far_home, name="远方", phone="13800138111", user=far)
+    with pytest.raises(Forbidden):
+        services.survey_answer(actor=far, subject=subjects[b.pk], rating=5)
+    assert SurveyAnswer.objects.filter(subject=subjects[b.pk]).count() == 1
 
     rnd = services.round_step(actor=cast.olga, round=rnd, name="close_scoring")
     res = {s.unit_id: s for s in selectors.results(cast.olga, rnd)}

@@ -199,7 +199,7 @@ def _step(client: Client, rnd: Round, name: str, **extra: Any) -> str:
 
 def _sheet_post(client: Client, sheet: Any, points: dict[str, Any], *, submit: bool = True,
                 note: str = "扣分：楼道有垃圾") -> Any:
-    leaves = {i.code: i for i in selectors.manual_leaves(sheet.round.scheme_version)}
+    leaves = {i.code: i for i in selectors.scored_indicators(sheet.round)}
     sheet.refresh_from_db()
     data: dict[str, Any] = {"version": sheet.version, ("submit" if submit else "save"): "1"}
     for code, p in points.items():
@@ -346,7 +346,7 @@ def test_the_sheet_page_shows_errors_at_the_field_and_keeps_what_was_typed(cast:
     services.assign(actor=cast.olga, round=rnd, group=g_dept, rater=cast.alice, subjects=[subjects[a.pk]])
     sheet = selectors.my_sheets(cast.alice, open_only=False).get()
     alice = logged_in(cast.alice)
-    leaves = {i.code: i for i in selectors.manual_leaves(rnd.scheme_version)}
+    leaves = {i.code: i for i in selectors.scored_indicators(rnd)}
     r = _sheet_post(alice, sheet, {"1": 20, "2.1": 40, "2.2": 40})
     assert r.status_code == 409 and "不在评分阶段" in text(r)  # the round has not opened scoring
     services.round_step(actor=cast.olga, round=rnd, name="open_scoring")

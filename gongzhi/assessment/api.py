@@ -272,9 +272,8 @@ def _scheme_out(s: Scheme, *, version: SchemeVersion | None = None) -> dict[str,
 
 
 def _steps(user: Any, rnd: Round) -> list[dict[str, str]]:
-    kinds = services._actor_kinds(user, rnd)
     return [{"name": t.name, "label": str(t.label), "reason": t.needs_reason}  # type: ignore[dict-item]
-            for t in ROUND.available(rnd.state, actors=kinds)]
+            for t in services.available_steps(user, rnd)]
 
 
 def _round_out(r: Round, *, user: Any = None, detail: bool = False) -> dict[str, Any]:
@@ -326,7 +325,7 @@ def _sheet_out(a: Assignment, *, rows: bool = False) -> dict[str, Any]:
             "depth": r.node.depth, "leaf": r.node.leaf, "max_points": _dec(r.node.max_points),
             "guidance": r.node.indicator.guidance, "evidence": r.node.indicator.evidence,
             "source": r.node.indicator.source,
-            "scored": r.node.leaf and r.node.indicator.source == Source.MANUAL,
+            "scored": r.scored,
             "points": _dec(r.score.points) if r.score else None, "note": r.score.note if r.score else ""}
             for r in selectors.sheet_rows(a)]
     return out

@@ -28,6 +28,7 @@ from django.utils import timezone
 from gongzhi.cases import selectors as cases
 from gongzhi.cobuild.models import Delivery, Project
 from gongzhi.cobuild.workflow import ProjectState
+from gongzhi.core import bulk
 from gongzhi.councils.models import Council
 from gongzhi.councils.selectors import cadence_status
 
@@ -157,4 +158,4 @@ def compute_values(rnd: Round, subjects: list[Subject], indicators: list[Indicat
 def store(rnd: Round, values: dict[int, list[ComputedValue]]) -> None:
     """Replace the round's computed values (shown on each subject's card with their basis)."""
     ComputedValue.objects.filter(subject__round=rnd).delete()
-    ComputedValue.objects.bulk_create([v for rows in values.values() for v in rows], batch_size=1000)
+    bulk.insert_rows(ComputedValue, [v for rows in values.values() for v in rows])

@@ -37,7 +37,7 @@ from gongzhi.core import ledger
 from gongzhi.core.errors import DomainError, NotFound
 
 from . import selectors, services
-from .models import Assignment, Indicator, Round, Source, Subject
+from .models import Assignment, Indicator, Round, Subject
 
 MAX_SHEETS = 500  # sheets in one download / upload
 MAX_ROWS = 30_000  # data rows read from one upload
@@ -53,12 +53,6 @@ HIDDEN = (COL_SHEET, COL_INDICATOR)
 FILL_FILL = PatternFill("solid", fgColor="FFFFF2CC")  # the cells the rater fills
 HEADER_FILL = PatternFill("solid", fgColor="FFC0272D")
 BAD_TITLE = re.compile(r"[\[\]:*?/\\]")
-
-
-def scored_indicators(rnd: Round) -> list[Indicator]:
-    """The manual leaves the round's raters score (the indicators of its period), in the tree's reading order."""
-    wanted = {i.pk for i in services._leaves(rnd.scheme_version, rnd.period_key) if i.source == Source.MANUAL}
-    return [i for i in selectors.manual_leaves(rnd.scheme_version) if i.pk in wanted]
 
 
 # ------------------------------------------------------------------------------------------------ score sheets out
@@ -144,13 +138,13 @@ def score_workbook(sheets: Sequence[Assignment], *, layout: str = "tabs") -> byt
         _start(ws, _("{round}评分表").format(round=next(iter(rounds))) if len(rounds) == 1 else _("我的评分表"))
         checks: dict[Decimal, DataValidation] = {}
         for sheet in sheets:
-            _rows(ws, sheet, indicators.setdefault(sheet.round_id, scored_indicators(sheet.round)), checks)
+            _rows(ws, sheet, indicators.setdefault(sheet.round_id, selectors.scored_indicators(sheet.round)), checks)
     else:
         for sheet in sheets:
             ws = wb.create_sheet(_tab_title(sheet.subject.name, taken))
             _start(ws, _("{round}评分表：{subject}（{group}）").format(
                 round=sheet.round.name, subject=sheet.subject.name, group=sheet.group.name))
-            _rows(ws, sheet, indicators.setdefault(sheet.round_id, scored_indicators(sheet.round)), {})
+            _rows(ws, sheet, indicators.setdefault(sheet.round_id, selectors.scored_indicators(sheet.round)), {})
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
@@ -366,7 +360,7 @@ def read_scores(*, actor: Any, data: bytes, submit: bool = False) -> ScoreReport
             continue
         sheets[sheet_id] = sheet
         if sheet.round_id not in indicators:
-            indicators[sheet.round_id] = {i.pk: i for i in scored_indicators(sheet.round)}
+            indicators[sheet.round_id] = {i.pk: i for i in selectors.scored_indicators(sheet.round)}
         _check_rows(sheet, mine, indicators[sheet.round_id], report)
     if report.errors:
         return report

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 from gongzhi.accounts.roles import Cap
 from gongzhi.core.scope import as_scope, get_scoped, scoped
@@ -101,7 +101,7 @@ def results(viewer: Any, rnd: Round, *, area: Area | None = None) -> QuerySet[Su
     qs = scoped(viewer, Subject).filter(round=rnd)
     if area is not None:
         qs = qs.filter(area_path__startswith=area.path)
-    return qs.select_related("unit", "area").order_by("rank", "name", "pk")
+    return qs.select_related("unit", "area").order_by(F("rank").asc(nulls_last=True), "name", "pk")
 
 
 def subject_get(viewer: Any, pk: Any) -> Subject:
@@ -135,20 +135,34 @@ def sheet_get(viewer: Any, pk: Any) -> Assignment:
         "round", "round__scheme_version", "round__scheme", "group", "subject"), pk)
 
 
+def period_leaves(version: SchemeVersion, period_key: str = "") -> list[Indicator]:
+    """The leaves of the version's tree that a round of ``period_key`` scores (an indicator limited to some
+    periods, e.g. ``Q4`` or ``H2``, is scored only in rounds whose key ends with one of them)."""
+    items = list(version.indicators.all())
+    parents = {i.parent_id for i in items if i.parent_id}
+    return [i for i in items if i.pk not in parents
+            and (not i.periods or not period_key or any(period_key.endswith(p) or period_key == p for p in i.periods))]
+
+
+def scored_indicators(rnd: Round) -> list[Indicator]:
+    """The manual leaves the round's raters score (the indicators of its period), in the tree's reading order."""
+    wanted = {i.pk for i in period_leaves(rnd.scheme_version, rnd.period_key) if i.source == Source.MANUAL}
+    return [n.indicator for n in indicator_tree(rnd.scheme_version) if n.indicator.pk in wanted]
+
+
 @dataclass
 class SheetRow:
     node: Node
     score: Score | None
+    scored: bool  # the rater types points here (a manual leaf of the round's period)
 
 
 def sheet_rows(sheet: Assignment) -> list[SheetRow]:
-    """The indicator tree of the sheet's version with the rater's scores so far (manual leaves are scored)."""
+    """The indicator tree of the sheet's version with the rater's scores so far."""
     scores = {s.indicator_id: s for s in sheet.scores.all()}
-    return [SheetRow(n, scores.get(n.indicator.pk)) for n in indicator_tree(sheet.round.scheme_version)]
-
-
-def manual_leaves(version: SchemeVersion) -> list[Indicator]:
-    return [n.indicator for n in indicator_tree(version) if n.leaf and n.indicator.source == Source.MANUAL]
+    wanted = {i.pk for i in scored_indicators(sheet.round)}
+    return [SheetRow(n, scores.get(n.indicator.pk), n.indicator.pk in wanted)
+            for n in indicator_tree(sheet.round.scheme_version)]
 
 
 def raters(viewer: Any, rnd: Round) -> QuerySet[Any]:

@@ -19,18 +19,19 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gongzhi.accounts.roles import Cap
-from gongzhi.core import audit
+from gongzhi.core import audit, bulk
 from gongzhi.core.errors import Conflict, Forbidden, InvalidInput
 from gongzhi.core.permissions import require
 from gongzhi.core.scope import as_scope
 from gongzhi.core.validators import bounded_text, visible_text
 from gongzhi.registry.models import Area, AreaKind, MemberUnit, PartyOrganisation, Sector
 
-from . import computed, outcomes
+from . import computed, outcomes, selectors
 from .models import (
     Assignment,
     BandBasis,
@@ -409,13 +410,6 @@ def assign(*, actor: Any, round: Round, group: RaterGroup, rater: Any, subjects:
     return made
 
 
-def _leaves(version: SchemeVersion, period_key: str = "") -> list[Indicator]:
-    items = list(version.indicators.all())
-    parents = {i.parent_id for i in items if i.parent_id}
-    return [i for i in items if i.pk not in parents
-            and (not i.periods or not period_key or any(period_key.endswith(p) or period_key == p for p in i.periods))]
-
-
 @transaction.atomic
 def sheet_save(*, actor: Any, sheet: Assignment, scores: Mapping[int, tuple[Any, str]], submit: bool = False,
                expected_version: int | None = None) -> Assignment:
@@ -431,7 +425,7 @@ def sheet_save(*, actor: Any, sheet: Assignment, scores: Mapping[int, tuple[Any,
     if sheet.subject.unit_id and sheet.subject.unit_id in own_units(actor):
         raise Forbidden(_("评分人不能评本单位"))
     version = rnd.scheme_version
-    leaves = {i.pk: i for i in _leaves(version, rnd.period_key) if i.source == Source.MANUAL}
+    leaves = {i.pk: i for i in selectors.period_leaves(version, rnd.period_key) if i.source == Source.MANUAL}
     existing = {s.indicator_id: s for s in sheet.scores.all()}
     for key, (raw, raw_note) in scores.items():
         ind = leaves.get(int(key))
@@ -497,15 +491,8 @@ def voter_key(round_id: int, person_id: int) -> str:
 
 
 def survey_answer(*, actor: Any, subject: Subject, rating: int, comment: str = "") -> SurveyAnswer:
-    """A resident's answer (非常满意 5 … 非常不满意 1), once per subject and round; the second is refused."""
-    person_id = as_scope(actor).person_id
-    if person_id is None:
-        raise Forbidden(_("请先关联本人身份再参与评价"))
-    rnd = _fresh(subject.round_id)
-    if rnd.state != S.SCORING:
-        raise Conflict(_("本轮评价尚未开始或已结束"))
-    if not rnd.scheme_version.groups.filter(kind=GroupKind.RESIDENTS).exists():
-        raise InvalidInput.on("subject", _("本轮不接受居民评价"))
+    """A resident's answer (非常满意 5 … 非常不满意 1), once per subject and round; the second is refused. Only
+    residents living inside the round's area answer (a street's round is answered by that street's residents)."""
     try:
         rating = int(rating)
     except (TypeError, ValueError):
@@ -517,15 +504,33 @@ def survey_answer(*, actor: Any, subject: Subject, rating: int, comment: str = "
         raise InvalidInput.on("comment", _("不满意请写明原因"))
     from gongzhi.registry.models import Person
 
-    home = Person.objects.filter(pk=person_id).values_list("area__path", flat=True).first() or ""
+    # Two queries for what the answer needs: the resident and her home, the round as it is now (the subject may
+    # carry a stale one) with whether it takes residents' answers. Then one transaction of two inserts.
+    me = Person.objects.filter(user_id=getattr(actor, "pk", None) or 0).values_list("pk", "area__path").first()
+    if me is None:
+        raise Forbidden(_("请先关联本人身份再参与评价"))
+    person_id, home = me[0], me[1] or ""
+    residents = RaterGroup.objects.filter(scheme_version=OuterRef("scheme_version_id"), kind=GroupKind.RESIDENTS)
+    row = Round.objects.filter(pk=subject.round_id).values_list("state", "area_path", Exists(residents)).first()
+    if row is None:
+        raise Conflict(_("本轮评价尚未开始或已结束"))
+    state, area_path, takes_residents = row
+    if state != S.SCORING:
+        raise Conflict(_("本轮评价尚未开始或已结束"))
+    if not takes_residents:
+        raise InvalidInput.on("subject", _("本轮不接受居民评价"))
+    if not home.startswith(area_path):
+        raise Forbidden(_("只有本轮考评范围内的居民可以评价"))
     try:
         with transaction.atomic():
-            answer = SurveyAnswer.objects.create(round=rnd, subject=subject, voter=voter_key(rnd.pk, person_id),
-                                                 rating=rating, comment=comment, area_path=home)
+            answer = SurveyAnswer.objects.create(round_id=subject.round_id, subject=subject,
+                                                 voter=voter_key(subject.round_id, person_id), rating=rating,
+                                                 comment=comment, area_path=home)
+            # The audit trail names the round and subject, not the resident: the answer stays anonymous.
+            audit.record(actor=None, action="assessment.survey.answer", obj=subject.round,
+                         after={"subject": subject.pk}, area_path=area_path)
     except IntegrityError:
         raise Conflict(_("您已评价过该对象，每人每轮只能评价一次")) from None
-    # The audit trail names the round and subject, not the resident: the answer stays anonymous.
-    audit.record(actor=None, action="assessment.survey.answer", obj=rnd, after={"subject": subject.pk})
     return answer
 
 
@@ -557,6 +562,25 @@ def _stage_area_paths(actor: Any, rnd: Round) -> list[str]:
 
 def reviewable(actor: Any, subject: Subject) -> bool:
     return any(subject.area_path.startswith(p) for p in _stage_area_paths(actor, subject.round))
+
+
+def available_steps(actor: Any, rnd: Round) -> list[Any]:
+    """The steps of the round's table ``actor`` may take now (the buttons on the round's page, the API's
+    ``steps``): the table's transitions for her kinds, less those the round's own rules forbid at this point."""
+    kinds = _actor_kinds(actor, rnd)
+    if not kinds:
+        return []
+    stages = rnd.scheme_version.stages or []
+    out = []
+    for t in ROUND.available(rnd.state, actors=kinds):
+        if t.name == "open_self" and not rnd.scheme_version.self_assessment:
+            continue
+        if t.name == "advance" and rnd.stage + 1 >= len(stages):
+            continue
+        if t.name == "to_notice" and stages and rnd.stage < len(stages) - 1:
+            continue
+        out.append(t)
+    return out
 
 
 def round_step(*, actor: Any, round: Round, name: str, reason: str = "",
@@ -665,10 +689,15 @@ def objection_answer(*, actor: Any, objection: Objection, answer: str) -> Object
 
 def inputs(rnd: Round) -> tuple[list[outcomes.Input], list[outcomes.Group], outcomes.Rules]:
     """What :func:`outcomes.compute` needs, in a handful of queries whatever the number of subjects."""
+    items, groups, rules, _subjects = _inputs(rnd)
+    return items, groups, rules
+
+
+def _inputs(rnd: Round) -> tuple[list[outcomes.Input], list[outcomes.Group], outcomes.Rules, list[Subject]]:
     version = rnd.scheme_version
     groups = [outcomes.Group(g.pk, g.weight, g.kind == GroupKind.RESIDENTS) for g in version.groups.all()]
-    leaves = _leaves(version, rnd.period_key)
-    subjects = list(rnd.subjects.select_related("area", "unit").order_by("pk"))
+    leaves = selectors.period_leaves(version, rnd.period_key)
+    subjects = list(rnd.subjects.order_by("pk"))
     sheets: dict[int, dict[int, list[Decimal]]] = defaultdict(lambda: defaultdict(list))
     late: dict[int, int] = defaultdict(int)
     for subject_id, group_id, total, submitted in Assignment.objects.filter(round=rnd).values_list(
@@ -701,14 +730,14 @@ def inputs(rnd: Round) -> tuple[list[outcomes.Input], list[outcomes.Group], outc
                            band_basis=version.band_basis, bands=version.bands, honour_count=version.honour_count,
                            shame_count=version.shame_count, sanction_last=int(sanction.get("last_places", 0)))
     computed.store(rnd, values)
-    return items, groups, rules
+    return items, groups, rules, subjects
 
 
 def compute(rnd: Round) -> list[outcomes.Result]:
     """Compute and store every subject's result (called by the round's steps)."""
-    items, groups, rules = inputs(rnd)
+    items, groups, rules, subjects = _inputs(rnd)
     results = outcomes.compute(items, groups, rules)
-    by_pk = {s.pk: s for s in rnd.subjects.all()}
+    by_pk = {s.pk: s for s in subjects}
     names = {g.pk: g.name for g in rnd.scheme_version.groups.all()}
     rows = []
     for r in results:
@@ -718,8 +747,8 @@ def compute(rnd: Round) -> list[outcomes.Result]:
         s.group_scores = {names[g]: str(v) for g, v in r.group_scores.items()}
         s.notes = r.notes
         rows.append(s)
-    Subject.objects.bulk_update(rows, ["total", "satisfaction", "answers", "rank", "stars", "band", "listed",
-                                       "complete", "valid", "group_scores", "notes"], batch_size=1000)
+    bulk.update_rows(Subject, rows, ["total", "satisfaction", "answers", "rank", "stars", "band", "listed",
+                                     "complete", "valid", "group_scores", "notes"])
     Round.objects.filter(pk=rnd.pk).update(computed_at=timezone.now())
     return results
 

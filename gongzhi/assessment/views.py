@@ -31,7 +31,7 @@ from gongzhi.web.pages import attempt_flash as _flash
 from gongzhi.web.pages import need as _need
 
 from . import notice, selectors, services
-from .excel import describe_notes, scored_indicators
+from .excel import describe_notes
 from .forms import (
     LEVEL_LABELS,
     AnswerForm,
@@ -337,20 +337,7 @@ def _multi(form: AssignForm) -> forms.MultipleChoiceField:
 
 
 def _steps(user: Any, rnd: Round) -> list[Any]:
-    kinds = services._actor_kinds(user, rnd)
-    if not kinds:
-        return []
-    stages = rnd.scheme_version.stages or []
-    out = []
-    for t in ROUND.available(rnd.state, actors=kinds):
-        if t.name == "open_self" and not rnd.scheme_version.self_assessment:
-            continue
-        if t.name == "advance" and rnd.stage + 1 >= len(stages):
-            continue
-        if t.name == "to_notice" and stages and rnd.stage < len(stages) - 1:
-            continue
-        out.append(t)
-    return out
+    return services.available_steps(user, rnd)
 
 
 def _histogram(totals: list[Decimal], full: Decimal) -> tuple[list[str], list[int]]:
@@ -638,11 +625,10 @@ def declare(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _sheet_rows(sheet: Assignment, posted: dict[int, tuple[str, str]] | None,
                 errors: dict[str, list[str]]) -> list[dict[str, Any]]:
-    scored = {i.pk for i in scored_indicators(sheet.round)}
     rows = []
     for r in selectors.sheet_rows(sheet):
         ind = r.node.indicator
-        mine = ind.pk in scored
+        mine = r.scored
         points, note = (posted or {}).get(ind.pk, (
             "" if r.score is None else f"{r.score.points.normalize():f}", r.score.note if r.score else ""))
         rows.append({
@@ -665,7 +651,7 @@ def sheet(request: HttpRequest, pk: int) -> HttpResponse:
     status = 200
     if request.method == "POST":
         submit = "submit" in request.POST
-        scored = scored_indicators(a.round)
+        scored = selectors.scored_indicators(a.round)
         posted = {i.pk: (request.POST.get(f"score_{i.pk}", "").strip(), request.POST.get(f"note_{i.pk}", ""))
                   for i in scored}
         raw = request.POST.get("version", "")
