@@ -334,3 +334,57 @@ def test_a_second_survey_answer_races_to_exactly_one(cast: Cast) -> None:
         except Conflict:
             outcomes_seen.append("conflict")
     assert outcomes_seen == ["ok", "conflict"] and SurveyAnswer.objects.filter(subject=subject).count() == 1
+
+
+def test_three_best_grid_workers_half_yearly_from_their_grids_figures_and_the_sheets(cast: Cast) -> None:
+    """三最 (天长, every half year): grid workers on their posts are the subjects; each award goes to the best on its
+    indicator (computed: the grid's case satisfaction; manual: the mean of submitted sheets; "" the total), tied
+    subjects share it, and the public board names them by surname only."""
+    grid_names = {cast.grid1.pk: "王芳", cast.grid2.pk: "李强", cast.grid3.pk: "张敏"}
+    for area in (cast.grid1, cast.grid2, cast.grid3):
+        person = registry.person_create(actor=None, area=cast.building, name=grid_names[area.pk],
+                                        phone=f"1390000{area.pk % 10000:04d}")
+        registry.staff_post_assign(actor=None, person=person, kind="grid_worker", area=area)
+    scheme = services.scheme_create(actor=cast.olga, area=cast.city, name="网格员半年考评", period="half_year",
+                                    subject_kind=SubjectKind.GRID_WORKER)
+    v = selectors.latest_version(scheme)
+    services.indicator_add(actor=cast.olga, version=v, code="1", name="走访入户", max_points=50)
+    services.indicator_add(actor=cast.olga, version=v, code="2", name="群众满意", max_points=50,
+                           source=Source.CASE_SATISFACTION)
+    services.group_add(actor=cast.olga, version=v, name="社区", weight=1)
+    with pytest.raises(InvalidInput) as e:
+        services.version_update(actor=cast.olga, version=v, awards=[{"name": "最勤网格员", "indicator": "1"},
+                                                                    {"name": "最勤网格员", "indicator": "2"}])
+    assert set(e.value.fields) == {"awards"}
+    services.version_update(actor=cast.olga, version=v, objection_days=0,
+                            awards=[{"name": "最勤网格员", "indicator": "1"}, {"name": "最满意网格员", "indicator": "2"},
+                                    {"name": "最优网格员", "indicator": ""}])
+    services.version_publish(actor=cast.olga, version=v)
+    rnd = services.round_create(actor=cast.olga, scheme=scheme, name="2026年上半年", area=cast.street,
+                                period_key="2026H1", period_start=dt.date(2026, 1, 1), period_end=dt.date(2026, 6, 30))
+    subjects = {s.area_id: s for s in rnd.subjects.all()}
+    assert set(subjects) == {cast.grid1.pk, cast.grid2.pk, cast.grid3.pk}
+    assert subjects[cast.grid1.pk].name == "王芳（" + cast.grid1.name + "）" and subjects[cast.grid1.pk].person_id
+    g = rnd.scheme_version.groups.get()
+    services.assign(actor=cast.olga, round=rnd, group=g, rater=cast.alice, subjects=list(subjects.values()))
+    rnd = services.round_step(actor=cast.olga, round=rnd, name="open_scoring")
+    visits = {cast.grid1.pk: 45, cast.grid2.pk: 45, cast.grid3.pk: 30}  # grid1 and grid2 tie on 走访入户
+    for sheet in selectors.my_sheets(cast.alice):
+        _score(sheet, cast.alice, {"1": visits[sheet.subject.area_id]})
+    rnd = services.round_step(actor=cast.olga, round=rnd, name="close_scoring")
+    got = {s.area_id: s for s in rnd.subjects.all()}
+    assert got[cast.grid1.pk].awards[:1] == ["最勤网格员"] and got[cast.grid2.pk].awards[:1] == ["最勤网格员"]
+    assert "最勤网格员" not in got[cast.grid3.pk].awards
+    # Without cases every grid has the same satisfaction figure (none → 0 points): all three share 最满意, and the
+    # total decides 最优 (grid1 and grid2 tie again).
+    points = {s.pk: v.points for s in got.values() for v in s.computed.all()}
+    best = max(points.values())
+    assert {s.area_id for s in got.values() if "最满意网格员" in s.awards} == {
+        s.area_id for s in got.values() if points[s.pk] == best}
+    best_total = max(s.total for s in got.values() if s.total is not None)
+    assert {s.area_id for s in got.values() if "最优网格员" in s.awards} == {
+        s.area_id for s in got.values() if s.total == best_total} == {cast.grid1.pk, cast.grid2.pk}
+    rnd = services.round_step(actor=cast.olga, round=rnd, name="to_notice")
+    board = selectors.public_board(rnd)
+    assert sorted(s.name for s in board.awards["最勤网格员"]) == ["李**", "王**"]
+    assert rnd in selectors.published_rounds()  # the 公示 is public while objections may be raised

@@ -286,7 +286,9 @@ def test_a_round_through_the_api_from_scoring_to_the_public_board(cast: Cast) ->
     ok(olga.post(f"/assessment/objections/{objection['id']}/answer", {"answer": "已复核，评分有据"}))
     assert olga.post(f"/assessment/objections/{objection['id']}/answer", {"answer": "again"}).status_code == 409
     Round.objects.filter(pk=rid).update(notice_until=timezone.localdate() - dt.timedelta(days=1))
-    assert Api().get(f"/assessment/board/{rid}").status_code == 404  # not public before it is published
+    noticed = ok(Api().get(f"/assessment/board/{rid}"))  # public from the 公示 on, saying so
+    assert noticed["round"]["state"] == "notice" and noticed["round"]["published_at"] is None
+    assert noticed["round"]["notice_until"] == str(timezone.localdate() - dt.timedelta(days=1))
     rnd = ok(olga.post(f"/assessment/rounds/{rid}/step", {"name": "publish"}))
     assert rnd["state"] == "published"
 

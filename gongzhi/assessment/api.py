@@ -91,6 +91,11 @@ class AssessSanctionIn(Schema):
     bar_days: int = Field(0, ge=0, le=3650, description="禁止承接新项目的天数")
 
 
+class AssessAwardIn(Schema):
+    name: str = Field(..., min_length=1, max_length=20, description="奖项名称，如 最美网格员")
+    indicator: str = Field("", max_length=20, description="评选依据的末级指标编号；空则按总分")
+
+
 class AssessVersionIn(Schema):
     """Only the fields given change."""
 
@@ -105,6 +110,7 @@ class AssessVersionIn(Schema):
     min_answers: int | None = Field(None, ge=0, le=100000, description="居民评价最少人数")
     objection_days: int | None = Field(None, ge=0, le=365, description="公示期（天）")
     evidence_required: bool | None = None
+    awards: list[AssessAwardIn] | None = Field(None, max_length=10, description="评选奖项（三最）")
 
 
 class AssessIndicatorIn(Schema):
@@ -246,7 +252,7 @@ def _version_out(v: SchemeVersion) -> dict[str, Any]:
         "self_assessment": v.self_assessment, "stages": v.stages, "stars": v.stars, "band_basis": v.band_basis,
         "bands": v.bands, "honour_count": v.honour_count, "shame_count": v.shame_count, "sanction": v.sanction,
         "min_answers": v.min_answers, "objection_days": v.objection_days, "evidence_required": v.evidence_required,
-        "full_marks": _dec(services.full_marks(v)),
+        "awards": v.awards, "full_marks": _dec(services.full_marks(v)),
         "indicators": [{
             "id": n.indicator.pk, "parent_id": n.indicator.parent_id, "code": n.indicator.code,
             "name": n.indicator.name, "depth": n.depth, "leaf": n.leaf, "max_points": _dec(n.max_points),
@@ -307,7 +313,7 @@ def _subject_out(s: Subject) -> dict[str, Any]:
         "rank": s.rank, "total": _dec(s.total), "group_scores": s.group_scores, "satisfaction": _dec(s.satisfaction),
         "answers": s.answers, "stars": s.stars, "band": s.band, "listed": s.listed, "complete": s.complete,
         "valid": s.valid, "withdrawn": s.withdrawn, "declared": s.declared, "self_score": _dec(s.self_score),
-        "notes": s.notes,
+        "notes": s.notes, "awards": s.awards,
     }
 
 
@@ -783,6 +789,7 @@ def survey_answer(request: HttpRequest, subject_id: int, payload: AssessSurveyIn
 @router.get("/assessment/board", response=list[dict], auth=None, summary="已发布的红黑榜（公开） Published rounds")
 def published(request: HttpRequest, limit: int = Query(50, ge=1, le=200)) -> list[dict[str, Any]]:
     return [{"id": r.pk, "name": r.name, "area": _area_ref(r.area), "period_key": r.period_key,
+             "state": r.state, "notice_until": r.notice_until,
              "published_at": r.published_at} for r in selectors.published_rounds()[:limit]]
 
 
@@ -795,10 +802,11 @@ def board(request: HttpRequest, round_id: int) -> dict[str, Any]:
     b = selectors.public_board(rnd)
     return {"round": {"id": rnd.pk, "name": rnd.name, "area": _area_ref(rnd.area), "period_key": rnd.period_key,
                       "period_start": rnd.period_start, "period_end": rnd.period_end,
-                      "published_at": rnd.published_at},
+                      "state": rnd.state, "notice_until": rnd.notice_until, "published_at": rnd.published_at},
             "red": [_board_entry(s) for s in b.red], "black": [_board_entry(s) for s in b.black],
             "stars": [_board_entry(s) for s in b.stars],
-            "bands": {name: [_board_entry(s) for s in items] for name, items in b.bands.items()}}
+            "bands": {name: [_board_entry(s) for s in items] for name, items in b.bands.items()},
+            "awards": {name: [_board_entry(s) for s in items] for name, items in b.awards.items()}}
 
 
 @router.get("/assessment/units/{unit_id}/credit", response=dict, summary="信用档案 A unit's credit file")

@@ -91,6 +91,10 @@ class RulesForm(forms.Form):
         label=_("颜色分档"), required=False,
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "红/30\n蓝/40\n黄/30"}),
         help_text=_("每行：档名/比例（按名次，合计100）或 档名/分数线（按分数），从好到差"))
+    awards = forms.CharField(
+        label=_("评选奖项（三最）"), required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "最美网格员/\n最勤网格员/1.1\n最满意网格员/3"}),
+        help_text=_("每行：奖项名称/评选依据的指标编号（不写则按总分）；得分最高者获奖，并列者同获"))
     honour_count = forms.IntegerField(label=_("红榜名额"), min_value=0, initial=3)
     shame_count = forms.IntegerField(label=_("黑榜名额"), min_value=0, initial=1)
     sanction_last = forms.IntegerField(label=_("惩戒：末位名次数"), min_value=0, initial=0,
@@ -113,6 +117,7 @@ class RulesForm(forms.Form):
                                for r in v.stars or []),
             "band_basis": v.band_basis,
             "bands": "\n".join(f"{b.get('name', '')}/{b.get(key, '')}" for b in v.bands or []),
+            "awards": "\n".join(f"{a.get('name', '')}/{a.get('indicator', '')}" for a in v.awards or []),
             "honour_count": v.honour_count, "shame_count": v.shame_count,
             "sanction_last": sanction.get("last_places", 0), "sanction_days": sanction.get("bar_days", 0),
             "min_answers": v.min_answers, "objection_days": v.objection_days,
@@ -159,6 +164,17 @@ class RulesForm(forms.Form):
                     _g("第{n}行“{line}”应写作 档名/数值，如 红/30").format(n=n, line=line)) from None
         return out
 
+    def clean_awards(self) -> list[dict[str, str]]:
+        out = []
+        for n, line in _lines(self.cleaned_data.get("awards") or ""):
+            parts = line.split("/", 1)
+            name = parts[0].strip()
+            if not name:
+                raise forms.ValidationError(
+                    _g("第{n}行“{line}”应写作 奖项名称/指标编号，如 最美网格员/1.1").format(n=n, line=line))
+            out.append({"name": name, "indicator": parts[1].strip() if len(parts) == 2 else ""})
+        return out
+
     def changes(self) -> dict[str, Any]:
         d = self.cleaned_data
         key = "share" if d["band_basis"] == BandBasis.RANK else "min_score"
@@ -170,6 +186,7 @@ class RulesForm(forms.Form):
             "sanction": {"last_places": last, "bar_days": days} if last or days else {},
             "min_answers": d["min_answers"], "objection_days": d["objection_days"],
             "self_assessment": d["self_assessment"], "evidence_required": d["evidence_required"],
+            "awards": d["awards"],
         }
 
 

@@ -113,6 +113,9 @@ class SchemeVersion(models.Model):
     honour_count = models.PositiveSmallIntegerField(_("红榜名额"), default=3)
     shame_count = models.PositiveSmallIntegerField(_("黑榜名额"), default=1)
     sanction = models.JSONField(_("惩戒规则"), default=dict, blank=True)
+    # 三最 and other named awards: ``[{"name": "最美网格员", "indicator": "3.1"}]`` — each goes to the best valid
+    # subject on that indicator ("" = the total); subjects tied on the best value share it.
+    awards = models.JSONField(_("评选奖项"), default=list, blank=True)
     min_answers = models.PositiveIntegerField(_("居民评价最少人数"), default=0)
     objection_days = models.PositiveSmallIntegerField(_("公示期（天）"), default=5)
     evidence_required = models.BooleanField(_("扣分须附依据"), default=True)
@@ -230,6 +233,7 @@ class Subject(models.Model):
     complete = models.BooleanField(_("评分齐全"), default=True)
     valid = models.BooleanField(_("结果有效"), default=True)
     notes = models.JSONField(_("计算说明"), default=list, blank=True)
+    awards = models.JSONField(_("所获奖项"), default=list, blank=True)
 
     class Meta:
         verbose_name = _("考评对象")

@@ -191,8 +191,10 @@ def open_objections(rnd: Round) -> QuerySet[Objection]:
 
 
 def published_rounds() -> QuerySet[Round]:
-    """Rounds whose 红黑榜 and star list are public (no sign-in)."""
-    return Round.objects.filter(state=S.PUBLISHED).select_related("scheme", "area").order_by("-published_at", "-pk")
+    """Rounds whose 红黑榜 and star list are public (no sign-in): in 公示 (the objection period runs; the page says
+    until when) and published. Rounds in notice first."""
+    return (Round.objects.filter(state__in=[S.NOTICE, S.PUBLISHED]).select_related("scheme", "area", "scheme_version")
+            .order_by(F("published_at").desc(nulls_first=True), "-pk"))
 
 
 @dataclass
@@ -202,12 +204,15 @@ class Board:
     black: list[Subject] = field(default_factory=list)
     stars: list[Subject] = field(default_factory=list)
     bands: dict[str, list[Subject]] = field(default_factory=dict)
+    awards: dict[str, list[Subject]] = field(default_factory=dict)  # 三最: award name → winners
 
 
 def public_board(rnd: Round) -> Board:
-    """The published 红黑榜, star list and bands. Only names of the assessed (units, areas, organisations) and
-    their results: no raters, no residents, no personal data (a person assessed shows by initial only)."""
+    """The published 红黑榜, star list, bands and awards (三最). Only names of the assessed (units, areas,
+    organisations) and their results: no raters, no residents, no personal data (a person assessed shows by
+    surname only)."""
     board = Board(rnd)
+    board.awards = {str(a.get("name", "")): [] for a in rnd.scheme_version.awards or []}
     for s in rnd.subjects.filter(valid=True).exclude(rank=None).order_by("rank", "name"):
         if s.person_id:
             s.name = s.name[:1] + "**"
@@ -219,6 +224,8 @@ def public_board(rnd: Round) -> Board:
             board.stars.append(s)
         if s.band:
             board.bands.setdefault(s.band, []).append(s)
+        for name in s.awards or []:
+            board.awards.setdefault(name, []).append(s)
     board.stars.sort(key=lambda s: (-s.stars, s.rank or 0))
     return board
 

@@ -29,12 +29,13 @@ from gongzhi.core.errors import Conflict, Forbidden, InvalidInput
 from gongzhi.core.permissions import require
 from gongzhi.core.scope import as_scope
 from gongzhi.core.validators import bounded_text, visible_text
-from gongzhi.registry.models import Area, AreaKind, MemberUnit, PartyOrganisation, Sector
+from gongzhi.registry.models import Area, AreaKind, MemberUnit, PartyOrganisation, PostKind, Sector, StaffPost
 
 from . import computed, outcomes, selectors
 from .models import (
     Assignment,
     BandBasis,
+    ComputedValue,
     GroupKind,
     Indicator,
     Objection,
@@ -126,7 +127,8 @@ def scheme_create(*, actor: Any, area: Area | None, name: str, subject_kind: str
 
 
 def _check_json_rules(*, stages: list[dict], stars: list[dict], bands: list[dict], band_basis: str,
-                      sanction: dict) -> None:
+                      sanction: dict, awards: list[dict] | None = None) -> None:
+    awards = awards or []
     for i, stage in enumerate(stages):
         if not str(stage.get("name", "")).strip() or stage.get("level") not in LEVEL_KINDS:
             raise InvalidInput.on("stages", _("第{n}个审核环节须有名称和层级（社区/街道/区/市）").format(n=i + 1))
@@ -157,6 +159,12 @@ def _check_json_rules(*, stages: list[dict], stars: list[dict], bands: list[dict
                 [Decimal(str(b["min_score"])) for b in bands]
             except (KeyError, InvalidOperation):
                 raise InvalidInput.on("bands", _("按分数分档须写明每档分数线")) from None
+    for i, award in enumerate(awards):
+        name = str(award.get("name", "")).strip()
+        if not name or len(name) > 20 or not isinstance(award.get("indicator", ""), str):
+            raise InvalidInput.on("awards", _("第{n}个奖项须有名称（20字以内）和评选依据的指标编号").format(n=i + 1))
+    if len({str(a.get("name", "")).strip() for a in awards}) != len(awards):
+        raise InvalidInput.on("awards", _("奖项名称不能重复"))
     if sanction:
         try:
             if int(sanction.get("last_places", 0)) < 0 or int(sanction.get("bar_days", 0)) < 0:
@@ -166,7 +174,7 @@ def _check_json_rules(*, stages: list[dict], stars: list[dict], bands: list[dict
 
 
 VERSION_FIELDS = ("self_assessment", "stages", "stars", "band_basis", "bands", "honour_count", "shame_count",
-                  "sanction", "min_answers", "objection_days", "evidence_required")
+                  "sanction", "min_answers", "objection_days", "evidence_required", "awards")
 
 
 @transaction.atomic
@@ -178,13 +186,13 @@ def version_update(*, actor: Any, version: SchemeVersion, **changes: Any) -> Sch
     if unknown:
         raise InvalidInput.on(sorted(unknown)[0], _("未知字段"))
     merged = {f: changes.get(f, getattr(version, f)) for f in VERSION_FIELDS}
-    for name in ("stages", "stars", "bands"):
+    for name in ("stages", "stars", "bands", "awards"):
         if not isinstance(merged[name], list) or not all(isinstance(x, dict) for x in merged[name]):
             raise InvalidInput.on(name, _("格式不正确"))
     if not isinstance(merged["sanction"], dict):
         raise InvalidInput.on("sanction", _("格式不正确"))
     _check_json_rules(stages=merged["stages"], stars=merged["stars"], bands=merged["bands"],
-                      band_basis=merged["band_basis"], sanction=merged["sanction"])
+                      band_basis=merged["band_basis"], sanction=merged["sanction"], awards=merged["awards"])
     for name in ("honour_count", "shame_count", "min_answers", "objection_days"):
         try:
             value = int(merged[name])
@@ -287,6 +295,11 @@ def version_publish(*, actor: Any, version: SchemeVersion) -> SchemeVersion:
         raise InvalidInput.on("indicators", _("请至少添加一项指标"))
     if any(i.max_points <= 0 for i in leaves):
         raise InvalidInput.on("indicators", _("末级指标须有分值"))
+    codes = {i.code for i in leaves}
+    for award in version.awards or []:
+        if award.get("indicator") and award["indicator"] not in codes:
+            raise InvalidInput.on("awards", _("奖项“{name}”的评选指标 {code} 不是本方案的末级指标").format(
+                name=award.get("name", ""), code=award["indicator"]))
     groups = list(version.groups.all())
     if not groups:
         raise InvalidInput.on("groups", _("请至少添加一个评分主体"))
@@ -353,7 +366,21 @@ def _subjects_for(kind: str, area: Area) -> list[dict[str, Any]]:
         return [{"name": o.name, "org": o, "area_path": o.area.path}
                 for o in PartyOrganisation.objects.filter(area__path__startswith=area.path)
                 .select_related("area").order_by("area__path", "pk")]
-    return []  # grid workers: not yet listed from the registry (a round over them has no subjects yet)
+    if kind == SubjectKind.GRID_WORKER:
+        # Grid workers on their posts (网格员岗位) inside the area: each is assessed on the grid she serves, so
+        # the grid's case figures are hers. One subject per person and grid.
+        posts = (StaffPost.objects.filter(kind=PostKind.GRID_WORKER, area__path__startswith=area.path, until=None)
+                 .select_related("person", "area").order_by("area__path", "person__name", "pk"))
+        seen: set[tuple[int, int]] = set()
+        out = []
+        for post in posts:
+            if (post.person_id, post.area_id) in seen:
+                continue
+            seen.add((post.person_id, post.area_id))
+            out.append({"name": f"{post.person.name}（{post.area.name}）", "person": post.person, "area": post.area,
+                        "area_path": post.area.path})
+        return out
+    return []
 
 
 @transaction.atomic
@@ -746,11 +773,49 @@ def compute(rnd: Round) -> list[outcomes.Result]:
         s.band, s.listed, s.complete, s.valid = r.band, r.listed, r.complete, r.valid
         s.group_scores = {names[g]: str(v) for g, v in r.group_scores.items()}
         s.notes = r.notes
+        s.awards = []
         rows.append(s)
+    for name, winners in _awards(rnd, results).items():
+        for pk in winners:
+            by_pk[pk].awards.append(name)
     bulk.update_rows(Subject, rows, ["total", "satisfaction", "answers", "rank", "stars", "band", "listed",
-                                     "complete", "valid", "group_scores", "notes"])
+                                     "complete", "valid", "group_scores", "notes", "awards"])
     Round.objects.filter(pk=rnd.pk).update(computed_at=timezone.now())
     return results
+
+
+def _awards(rnd: Round, results: list[outcomes.Result]) -> dict[str, list[int]]:
+    """The winners of each award of the version (三最): the best valid, ranked subject on the award's indicator —
+    a computed indicator's points, or the mean of the submitted sheets' points on a manual one — or on the total
+    when the award names no indicator. Subjects tied on the best value share the award; an award nobody has a
+    value for goes to nobody."""
+    awards = rnd.scheme_version.awards or []
+    if not awards:
+        return {}
+    eligible = {r.key: r for r in results if r.valid and r.rank is not None}
+    by_code = {i.code: i for i in selectors.period_leaves(rnd.scheme_version, rnd.period_key)}
+    out: dict[str, list[int]] = {}
+    for award in awards:
+        code = award.get("indicator") or ""
+        values: dict[int, Decimal] = {}
+        if not code:
+            values = {k: r.total for k, r in eligible.items() if r.total is not None}
+        elif code in by_code and by_code[code].source != Source.MANUAL:
+            values = dict(ComputedValue.objects.filter(subject__round=rnd, indicator=by_code[code],
+                                                       subject_id__in=eligible).values_list("subject_id", "points"))
+        elif code in by_code:
+            from django.db.models import Avg
+
+            values = {k: v for k, v in Score.objects.filter(
+                indicator=by_code[code], assignment__round=rnd, assignment__subject_id__in=eligible)
+                .exclude(assignment__submitted_at=None).values_list("assignment__subject_id")
+                .annotate(mean=Avg("points")).order_by() if v is not None}
+        if not values:
+            out[str(award["name"])] = []
+            continue
+        best = max(values.values())
+        out[str(award["name"])] = sorted(k for k, v in values.items() if v == best)
+    return out
 
 
 def _sanction(rnd: Round) -> None:
