@@ -388,3 +388,22 @@ def test_three_best_grid_workers_half_yearly_from_their_grids_figures_and_the_sh
     board = selectors.public_board(rnd)
     assert sorted(s.name for s in board.awards["最勤网格员"]) == ["李**", "王**"]
     assert rnd in selectors.published_rounds()  # the 公示 is public while objections may be raised
+
+
+def test_a_verdict_is_checked_against_the_stage_the_round_is_at_now_not_a_stale_subject(cast: Cast) -> None:
+    _companies(cast)
+    scheme = _scheme(cast)
+    draft = services.version_new_draft(actor=cast.olga, scheme=scheme)
+    services.version_update(actor=cast.olga, version=draft, stages=[{"name": "街道筛评", "level": "street"},
+                                                                    {"name": "区级总评", "level": "district"}])
+    services.version_publish(actor=cast.olga, version=draft)
+    rnd = services.round_create(actor=cast.olga, scheme=scheme, name="二环节", area=cast.district, period_key="2026",
+                                period_start=dt.date(2026, 1, 1), period_end=dt.date(2026, 12, 31))
+    rnd = services.round_step(actor=cast.olga, round=rnd, name="open_scoring")
+    rnd = services.round_step(actor=cast.olga, round=rnd, name="close_scoring")
+    stale = list(rnd.subjects.select_related("round").order_by("pk"))
+    services.review_record(actor=cast.stan, subject=stale[0], verdict="pass")
+    services.round_step(actor=cast.olga, round=rnd, name="advance")
+    with pytest.raises(Forbidden):  # the street's stage is over: 区级总评 is the district's
+        services.review_record(actor=cast.stan, subject=stale[1], verdict="pass")
+    assert not stale[1].reviews.exists()

@@ -260,7 +260,7 @@ def credit_file(viewer: Any, unit: MemberUnit) -> dict[str, Any]:
     """A unit's 信用档案: every published result and every sanction."""
     unit = get_scoped(viewer, MemberUnit, unit.pk)
     entries = list(Subject.objects.filter(unit=unit, round__state=S.PUBLISHED).select_related(
-        "round", "round__scheme").order_by("-round__period_start"))
+        "round", "round__scheme").order_by("-round__period_end", "-round__period_start", "-pk"))
     sanctions = list(Sanction.objects.filter(unit=unit).order_by("-starts_on"))
     return {"unit": unit, "entries": entries, "sanctions": sanctions}
 

@@ -587,8 +587,10 @@ def _stage_area_paths(actor: Any, rnd: Round) -> list[str]:
     return [p for p in as_scope(actor).area_prefixes(Cap.ASSESS_REVIEW) if len(p) <= width]
 
 
-def reviewable(actor: Any, subject: Subject) -> bool:
-    return any(subject.area_path.startswith(p) for p in _stage_area_paths(actor, subject.round))
+def reviewable(actor: Any, subject: Subject, rnd: Round | None = None) -> bool:
+    """Whether ``actor`` gives the current stage's verdict on ``subject``; pass the round as it is now where the
+    subject may carry a stale one (fetched before the round moved on to the next stage)."""
+    return any(subject.area_path.startswith(p) for p in _stage_area_paths(actor, rnd or subject.round))
 
 
 def available_steps(actor: Any, rnd: Round) -> list[Any]:
@@ -669,7 +671,7 @@ def review_record(*, actor: Any, subject: Subject, verdict: str, note: str = "")
     rnd = _fresh(subject.round_id)
     if rnd.state != S.REVIEW or _stage(rnd) is None:
         raise Conflict(_("本轮不在审核阶段"))
-    if not reviewable(actor, subject):
+    if not reviewable(actor, subject, rnd):
         raise Forbidden(_("您不能审核该对象（须为本环节层级的审核人）"))
     if verdict not in Verdict.values:
         raise InvalidInput.on("verdict", _("请选择审核结论"))
