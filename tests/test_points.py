@@ -86,10 +86,17 @@ def volunteer_rule(cast: Cast, **kw: Any) -> PointRule:
                                 cap=kw.pop("cap", 20), period=kw.pop("period", "month"), **kw)
 
 
+def worker(cast: Cast, step: str) -> Any:
+    """Who takes a step on a claim of 碧海: the grid worker collects, the community worker decides (she holds
+    POINTS_DECIDE too), the street approves — three people, as the four-eyes rule wants."""
+    kind = step.removeprefix("refuse_")
+    return {"collect": cast.gina, "decide": cast.alice, "approve": cast.stan}[kind]
+
+
 def approved(cast: Cast, rule: PointRule, user: Any, occurred_on: dt.date = TODAY, sam: Any = None) -> PointClaim:
     claim = services.claim_file(actor=user, rule=rule, occurred_on=occurred_on, description="参加社区环境整治")
     for step in ("collect", "decide", "approve"):
-        claim = services.claim_step(actor=cast.alice, claim=claim, step=step)
+        claim = services.claim_step(actor=worker(cast, step), claim=claim, step=step)
     return claim
 
 
@@ -248,11 +255,12 @@ def test_refusals_at_each_step_need_a_reason_and_reach_the_resident(cast: Cast) 
         claim = services.claim_file(actor=cast.bob, rule=rule, occurred_on=TODAY - dt.timedelta(days=i),
                                     description="参加志愿服务")
         for step in walk:
-            claim = services.claim_step(actor=cast.alice, claim=claim, step=step)
+            claim = services.claim_step(actor=worker(cast, step), claim=claim, step=step)
         with pytest.raises(InvalidInput) as exc:
-            services.claim_step(actor=cast.alice, claim=claim, step=refusal, reason="  ")
+            services.claim_step(actor=worker(cast, refusal), claim=claim, step=refusal, reason="  ")
         assert "reason" in exc.value.fields
-        claim = services.claim_step(actor=cast.alice, claim=claim, step=refusal, reason=f"理由{i}：未见签到记录")
+        claim = services.claim_step(actor=worker(cast, refusal), claim=claim, step=refusal,
+                                    reason=f"理由{i}：未见签到记录")
         assert (claim.state, claim.refused_step, claim.refuse_reason) == ("refused", refusal, f"理由{i}：未见签到记录")
         refused.append(claim)
     assert AuditEntry.objects.filter(action="points.claim.refuse_decide", reason="理由1：未见签到记录").exists()
@@ -278,22 +286,22 @@ def test_the_cap_per_period_is_enforced_at_approval_and_explained(cast: Cast) ->
                                       description="参加志愿服务") for i in range(3)]
     for c in claims:
         for step in ("collect", "decide"):
-            services.claim_step(actor=cast.alice, claim=c, step=step)
+            services.claim_step(actor=worker(cast, step), claim=c, step=step)
     for c in claims[:2]:
-        services.claim_step(actor=cast.alice, claim=PointClaim.objects.get(pk=c.pk), step="approve")
+        services.claim_step(actor=cast.stan, claim=PointClaim.objects.get(pk=c.pk), step="approve")
     third = PointClaim.objects.get(pk=claims[2].pk)
     with pytest.raises(InvalidInput) as exc:
-        services.claim_step(actor=cast.alice, claim=third, step="approve")
+        services.claim_step(actor=cast.stan, claim=third, step="approve")
     message = exc.value.fields["points"][0]
     assert "最多12分" in message and "已获得10分" in message and "还可获得2分" in message, message
     assert PointClaim.objects.get(pk=third.pk).state == "decided"  # nothing half-written
-    third = services.claim_step(actor=cast.alice, claim=third, step="approve", points=2)
+    third = services.claim_step(actor=cast.stan, claim=third, step="approve", points=2)
     assert third.points == 2 and selectors.balance(person(cast.bob)) == 12
     # Next period starts afresh; a deed of a past period counts against that period.
     other = services.claim_file(actor=cast.bob, rule=rule, occurred_on=claims[0].occurred_on - dt.timedelta(days=40),
                                 description="参加志愿服务")
     for step in ("collect", "decide", "approve"):
-        other = services.claim_step(actor=cast.alice, claim=other, step=step)
+        other = services.claim_step(actor=worker(cast, step), claim=other, step=step)
     assert other.state == "approved" and selectors.balance(person(cast.bob)) == 17
 
 
@@ -475,7 +483,7 @@ def test_two_approvals_racing_against_the_cap_exactly_one_posts() -> None:
         c = services.claim_file(actor=cast.bob, rule=rule, occurred_on=TODAY - dt.timedelta(days=i),
                                 description="调解楼上楼下漏水纠纷")
         for step in ("collect", "decide"):
-            c = services.claim_step(actor=cast.alice, claim=c, step=step)
+            c = services.claim_step(actor=worker(cast, step), claim=c, step=step)
         claims.append(c)
     if TODAY.timetuple().tm_yday == 1:  # 1 January: yesterday's deed is last year's
         pytest.skip("both deeds must fall in one year")
@@ -483,7 +491,7 @@ def test_two_approvals_racing_against_the_cap_exactly_one_posts() -> None:
     def go(user: Any, i: int) -> None:
         services.claim_step(actor=user, claim=PointClaim.objects.get(pk=claims[i].pk), step="approve")
 
-    assert _race([cast.alice, alice2], go) == ["ok", "refused"]
+    assert _race([cast.stan, alice2], go) == ["ok", "refused"]
     assert PointAccount.objects.get(person=person(cast.bob)).balance == 8 == ledger_sum(person(cast.bob))
 
 
@@ -686,3 +694,26 @@ def test_the_demo_builds_a_consistent_half_year(cast: Cast) -> None:
         model.objects.all().delete()
     demo.load(size="small", seed=1, today=TODAY, progress=lambda *a: None)
     assert sorted(PointClaim.objects.values_list("occurred_on", "state", "points")) == first  # deterministic
+
+
+def test_four_eyes_nobody_takes_two_steps_of_one_claim_or_checks_her_own(cast: Cast) -> None:
+    rule = volunteer_rule(cast)
+    claim = services.claim_file(actor=cast.bob, rule=rule, occurred_on=TODAY, description="参加志愿服务")
+    claim = services.claim_step(actor=cast.alice, claim=claim, step="collect")
+    assert [t.name for t in services.claim_steps(cast.alice, claim)] == []  # she holds DECIDE and APPROVE too
+    with pytest.raises(Forbidden):
+        services.claim_step(actor=cast.alice, claim=claim, step="decide")
+    claim = services.claim_step(actor=secretary(cast), claim=claim, step="decide")
+    with pytest.raises(Forbidden):
+        services.claim_step(actor=cast.alice, claim=claim, step="approve")
+    assert services.claim_step(actor=cast.stan, claim=claim, step="approve").state == "approved"
+    # A community worker who is also a resident files her own claim; only others check it.
+    registry.person_create(actor=None, area=cast.building, name="艾丽斯", user=cast.alice)
+    forget_scope()
+    alice = type(cast.alice).objects.get(pk=cast.alice.pk)  # a fresh account object: the person is hers now
+    own = services.claim_file(actor=alice, rule=rule, occurred_on=TODAY - dt.timedelta(days=1),
+                              description="参加志愿服务")
+    assert own.channel == "self"
+    with pytest.raises(Forbidden):
+        services.claim_step(actor=alice, claim=own, step="collect")
+    assert services.claim_step(actor=cast.gina, claim=own, step="collect").state == "collected"

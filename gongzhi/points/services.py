@@ -242,7 +242,13 @@ def claim_roles(actor: Any, claim: PointClaim) -> set[str]:
     scope = as_scope(actor)
     roles = {kind for kind, cap in STEP_CAPS.items() if scope.can(cap, area_path=claim.area_path)}
     if scope.person_id is not None and scope.person_id == claim.person_id:
-        roles.add(OWNER)
+        # Nobody checks her own claim: a worker who is also a resident only files and withdraws.
+        return {OWNER}
+    # Four eyes at each step: who collected a claim does not decide it, and neither of them approves it.
+    if actor.pk == claim.collected_by_id:
+        roles -= {COUNCIL, COMMUNITY}
+    if actor.pk == claim.decided_by_id:
+        roles.discard(COMMUNITY)
     return roles
 
 
