@@ -60,6 +60,15 @@ FIXED = [
     ("hot spots", "/dispatch/hotspots/"),
     ("replies", "/dispatch/replies/"),
     ("to accept", "/cases/?queue=to_accept"),
+    ("assessment", "/assessment/"),
+    ("survey", "/assessment/survey/"),
+    ("assessment public", "/assessment/public/"),
+    ("my points", "/points/"),
+    ("points queue", "/points/queue/"),
+    ("points rules", "/points/rules/"),
+    ("points store", "/points/store/"),
+    ("points counter", "/points/store/counter/"),
+    ("points figures", "/points/figures/"),
 ]
 
 # Detail pages: (name, the list page to find one on, the address pattern of a detail link).
@@ -81,9 +90,15 @@ DETAILS = [
     ("service org", "/cobuild/services/orgs/", r"^/cobuild/services/orgs/\d+/$"),
     ("admission request", "/cobuild/admission/", r"^/cobuild/admission/requests/\d+/$"),
     ("budget", "/cobuild/funds/", r"^/cobuild/funds/budgets/\d+/$"),
+    ("scheme", "/assessment/", r"^/assessment/schemes/\d+/$"),
+    ("round", "/assessment/", r"^/assessment/rounds/\d+/$"),
+    ("assessed subject", "@round", r"^/assessment/subjects/\d+/$"),
+    ("sheet", "/assessment/", r"^/assessment/sheets/\d+/$"),
+    ("board", "/assessment/public/", r"^/assessment/public/\d+/$"),
+    ("points account", "/points/queue/", r"^/points/people/\d+/$"),
 ]
 
-ANONYMOUS = [("login", "/login/"), ("register", "/accounts/register/")]
+ANONYMOUS = [("login", "/login/"), ("register", "/accounts/register/"), ("assessment public", "/assessment/public/")]
 
 
 def _open(page: Any, url: str) -> bool:
