@@ -20,7 +20,7 @@ from pydantic import WithJsonSchema
 
 from gongzhi.accounts.roles import Cap
 from gongzhi.api.auth import user_of
-from gongzhi.core.errors import Conflict, InvalidInput, NotFound
+from gongzhi.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from gongzhi.core.ledger import attachment
 from gongzhi.core.scope import as_scope, get_scoped
 from gongzhi.registry.models import Area, MemberUnit
@@ -507,6 +507,8 @@ def assign_rater(request: HttpRequest, round_id: int, payload: AssessAssignIn) -
     group = rnd.scheme_version.groups.filter(pk=payload.group_id).first()
     if group is None:
         raise InvalidInput.on("group_id", "请选择本轮的评分主体")
+    if not services.can_manage(user, rnd.area_path):
+        raise Forbidden("只有组织本轮考评的单位可以分配评分人")
     rater = selectors.raters(user, rnd).filter(pk=payload.rater_id).first()
     if rater is None:
         raise InvalidInput.on("rater_id", "评分人须为本轮范围内的在岗账号")

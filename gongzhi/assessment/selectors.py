@@ -169,6 +169,8 @@ def raters(viewer: Any, rnd: Round) -> QuerySet[Any]:
     """Accounts that may be given sheets in ``rnd``: active users with a grant inside the round's area or on a unit
     of it, as far as the viewer may see accounts."""
     User = get_user_model()
+    if not any(rnd.area_path.startswith(p) for p in as_scope(viewer).area_prefixes(Cap.ASSESS_MANAGE)):
+        return User.objects.none()  # only who runs the round picks its raters
     units = MemberUnit.objects.filter(area__path__startswith=rnd.area_path).values("pk")
     return User.objects.filter(is_active=True).filter(
         Q(grants__area__path__startswith=rnd.area_path) | Q(grants__unit__in=units)).distinct().order_by("username")
