@@ -2,8 +2,9 @@
 weighted rater groups (4 : 4 : 2, the third of residents) and two indicators, writes the rules as lines, publishes,
 opens a round and assigns raters; two raters score their sheets with the keyboard; a resident (bob) answers on a
 390 × 844 phone and a second try from another tab is refused kindly; olga closes scoring; the street (stan) screens
-the subjects; the round goes to notice and — the notice lasting 0 days, publishing waits for the next day — is
-published; the public board shows the 红榜 and 黑榜 to anyone."""
+the subjects and the district (zhujian) finalises the two that passed; the round goes to notice and — the notice lasting 0 days, publishing waits for the next day — is
+published; the barred company is marked where a community opens a new co-building project; the public board shows
+the 红榜 and 黑榜 to anyone."""
 
 from __future__ import annotations
 
@@ -105,7 +106,7 @@ def test_a_scheme_a_round_three_weighted_groups_reviews_and_the_public_board(pag
         page.click("#group-add button[type=submit]")
         page.wait_for_selector(f"#groups td:has-text('{name}')")
     assert "20.0%" in page.inner_text("#groups")
-    page.fill("#id_rules-stages", "街道筛评/street")
+    page.fill("#id_rules-stages", "街道筛评/street\n区级总评/district")
     page.fill("#id_rules-stars", "5/95/90")
     page.fill("#id_rules-bands", "红/34\n蓝/33\n黄/30")  # 97: the service says the shares must add up to 100
     page.fill("#id_rules-honour_count", "1")
@@ -123,8 +124,8 @@ def test_a_scheme_a_round_three_weighted_groups_reviews_and_the_public_board(pag
     page.click("#publish")
     page.wait_for_selector("#version-state:has-text('已发布')")
     version = scheme.versions.get()
-    assert version.frozen and version.objection_days == 0 and version.stages == [{"name": "街道筛评",
-                                                                                  "level": "street"}]
+    assert version.frozen and version.objection_days == 0 and version.stages == [
+        {"name": "街道筛评", "level": "street"}, {"name": "区级总评", "level": "district"}]
     assert [(g.name, int(g.weight), g.kind) for g in version.groups.all()] == [
         ("主管部门", 4, "staff"), ("社区党组织", 4, "staff"), ("业主代表", 2, "residents")]
 
@@ -222,6 +223,18 @@ def test_a_scheme_a_round_three_weighted_groups_reviews_and_the_public_board(pag
             row.locator("input[type=text]").fill(note)
         row.locator("button").click()
         page.wait_for_selector(f"#review-{subjects[n].pk} .badge")
+    page.click("form[data-action=advance] button")
+    page.wait_for_selector("#round-stage:has-text('区级总评')")
+
+    # 6b. The district finalises (区级总评) the two that passed the street, and sends the round to notice.
+    login(page, "zhujian", cast.password)
+    page.goto(f"/assessment/rounds/{rnd.pk}/")
+    for n in ("海鸥物业", "碧海物业"):
+        row = page.locator(f"#review-{subjects[n].pk}")
+        row.locator("input[value=pass]").check()
+        row.locator("button").click()
+        page.wait_for_selector(f"#review-{subjects[n].pk} .badge")
+    snap(page, "assessment-district-review")
     page.click("form[data-action=to_notice] button")
     page.wait_for_selector("#round-state:has-text('公示中')")
 
@@ -235,6 +248,17 @@ def test_a_scheme_a_round_three_weighted_groups_reviews_and_the_public_board(pag
     page.click("form[data-action=publish] button")
     page.wait_for_selector("#round-state:has-text('已发布')")
     assert Sanction.objects.get().unit == units["港湾物业"]
+
+    # 7b. Where co-building assigns a new project, the barred company says so on its choice.
+    login(page, "alice", cast.password)
+    page.goto("/cobuild/projects/new/")
+    page.select_option("#id_area", str(cast.community.pk))
+    page.click("#project-form button[type=submit]")
+    page.wait_for_selector("#id_lead_unit")
+    labels = page.eval_on_selector_all("#id_lead_unit option", "os => os.map(o => o.textContent)")
+    barred = [label for label in labels if label.startswith("港湾物业")]
+    assert barred and "考评惩戒" in barred[0], labels
+    assert all("考评惩戒" not in label for label in labels if label.startswith("海鸥物业"))
 
     # 8. Anyone sees the board, without signing in.
     page.context.clear_cookies()
