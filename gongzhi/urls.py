@@ -16,6 +16,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("dispatch/", include("gongzhi.dispatch.urls")),
     path("assessment/", include("gongzhi.assessment.urls")),
     path("points/", include("gongzhi.points.urls")),
+    path("supervision/", include("gongzhi.supervision.urls")),
     path("", include("gongzhi.web.urls")),
 ]
 if settings.DEBUG:

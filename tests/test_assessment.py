@@ -357,7 +357,8 @@ def test_three_best_grid_workers_half_yearly_from_their_grids_figures_and_the_sh
                                                                     {"name": "最勤网格员", "indicator": "2"}])
     assert set(e.value.fields) == {"awards"}
     services.version_update(actor=cast.olga, version=v, objection_days=0,
-                            awards=[{"name": "最勤网格员", "indicator": "1"}, {"name": "最满意网格员", "indicator": "2"},
+                            awards=[{"name": "最勤网格员", "indicator": "1"},
+                                    {"name": "最满意网格员", "indicator": "2"},
                                     {"name": "最优网格员", "indicator": ""}])
     services.version_publish(actor=cast.olga, version=v)
     rnd = services.round_create(actor=cast.olga, scheme=scheme, name="2026年上半年", area=cast.street,

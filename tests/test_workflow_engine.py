@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import pytest
 
+from gongzhi.assessment.workflow import ROUND
 from gongzhi.cases.workflow import TRANSITIONS as CASE_TABLE
 from gongzhi.cobuild import workflow as cobuild
 from gongzhi.core.errors import Conflict, InvalidInput
 from gongzhi.core.models import AuditEntry
 from gongzhi.core.workflow import Workflow, step
 from gongzhi.councils.workflow import STEPS as ITEM_TABLE
+from gongzhi.points import workflow as points
 from gongzhi.registry.models import Area
+from gongzhi.supervision import workflow as supervision
 
-TABLES: list[Workflow] = [CASE_TABLE, ITEM_TABLE, *cobuild.ALL]
+TABLES: list[Workflow] = [CASE_TABLE, ITEM_TABLE, *cobuild.ALL, ROUND, *points.ALL, *supervision.ALL]
 
 
 @pytest.mark.parametrize("table", TABLES, ids=lambda t: t.action_prefix)

@@ -31,6 +31,16 @@ CAP_LABELS: dict[str, Any] = {
     Cap.COBUILD_VIEW: _("查看共驻共建"),
     Cap.COBUILD_MANAGE: _("管理需求、项目、准入与经费"),
     Cap.COBUILD_OFFER: _("以单位身份提供资源、认领与服务"),
+    Cap.ASSESS_VIEW: _("查看考评"),
+    Cap.ASSESS_MANAGE: _("制定考评方案、组织考评"),
+    Cap.ASSESS_REVIEW: _("考评审核与月度评议"),
+    Cap.POINTS_COLLECT: _("采集积分申报"),
+    Cap.POINTS_DECIDE: _("评定积分申报"),
+    Cap.POINTS_APPROVE: _("审核积分入账"),
+    Cap.POINTS_STORE: _("管理积分兑换超市"),
+    Cap.SUPERVISION_REPORT: _("填报月度述职"),
+    Cap.SUPERVISION_CHECK: _("组织交叉核查"),
+    Cap.SUPERVISION_RECTIFY: _("填报问题整改"),
 }
 
 # Object kinds and verbs of audit actions ("app.object.verb"); unknown parts fall back to the whole code.
@@ -52,6 +62,11 @@ OBJECT_LABELS: dict[str, Any] = {
     "claim": _("认领"), "budget": _("经费预算"), "spending": _("经费支出"), "allocation_rule": _("经费分配规则"),
     "hotspot": _("热点问题"), "model": _("派单分类模型"), "suggestion": _("分类建议"), "settings": _("派单智能设置"),
     "auto": _("自动派遣开关"),
+    "scheme": _("考评方案"), "version": _("考评方案版本"), "indicator": _("考评指标"), "group": _("评分主体"),
+    "round": _("考评轮次"), "sheet": _("评分表"), "subject": _("考评对象"), "objection": _("异议"),
+    "sanction": _("考评惩戒"), "point_rule": _("积分项目"), "point_entry": _("积分记录"),
+    "redemption": _("积分兑换"), "store_item": _("兑换商品"), "report": _("述职报告"), "cross_check": _("交叉核查"),
+    "finding": _("核查问题"),
 }
 VERB_LABELS: dict[str, Any] = {
     "create": _("新增"), "update": _("修改"), "delete": _("删除"), "submit": _("反映"), "activate": _("启用"),
@@ -70,6 +85,12 @@ VERB_LABELS: dict[str, Any] = {
     "cancel": _("取消"), "complete": _("完成"), "report": _("报告进度"), "refuse": _("不予通过"),
     "release": _("退回"), "admit": _("准入"), "book": _("预约"), "spend": _("支出"), "allocate": _("分配"),
     "flag": _("反映"), "install": _("安装"), "save": _("保存"), "correct": _("更正"), "refresh": _("重新生成"),
+    "file": _("提出"), "lift": _("解除"), "declare": _("申报"), "draft": _("新建草稿"), "publish": _("发布"),
+    "open_self": _("开始自评申报"), "open_scoring": _("开始评分"), "close_scoring": _("结束评分"),
+    "advance": _("完成本环节审核"), "to_notice": _("进入公示"), "collect": _("采集确认"),
+    "refuse_collect": _("采集不予确认"), "refuse_decide": _("评定不通过"), "approve": _("审核通过"),
+    "refuse_approve": _("审核不通过"), "redeem": _("兑换"), "hand_over": _("确认领取"), "restock": _("补货"),
+    "review": _("评议"), "rectify": _("整改"), "send_back": _("退回整改"),
 }
 
 

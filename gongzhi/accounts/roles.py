@@ -68,6 +68,12 @@ class Cap:
     POINTS_DECIDE = "points_decide"
     POINTS_APPROVE = "points_approve"
     POINTS_STORE = "points_store"
+    # Supervision (E6, 督查考核): a party organisation's secretary writes its monthly report (月述月评; the verdict is
+    # ASSESS_REVIEW one level up); officials run cross-checks (交叉核查) between areas of one level; the responsible
+    # area (or member unit) files the rectification of a finding (整改).
+    SUPERVISION_REPORT = "supervision_report"
+    SUPERVISION_CHECK = "supervision_check"
+    SUPERVISION_RECTIFY = "supervision_rectify"
 
 
 @dataclass(frozen=True)
@@ -81,7 +87,7 @@ class RolePolicy:
 _OFFICIAL = frozenset(
     {Cap.VIEW, Cap.VIEW_PEOPLE, Cap.EDIT_REGISTRY, Cap.IMPORT, Cap.VIEW_AUDIT, Cap.CASE_VIEW, Cap.CASE_DISPATCH,
      Cap.COUNCIL_RUN, Cap.COBUILD_VIEW, Cap.COBUILD_MANAGE, Cap.ASSESS_VIEW, Cap.ASSESS_MANAGE, Cap.ASSESS_REVIEW,
-     Cap.POINTS_APPROVE, Cap.POINTS_STORE}
+     Cap.POINTS_APPROVE, Cap.POINTS_STORE, Cap.SUPERVISION_CHECK}
 )
 
 POLICIES: dict[str, RolePolicy] = {
@@ -111,6 +117,7 @@ POLICIES: dict[str, RolePolicy] = {
                     Cap.CASE_REPORT, Cap.CASE_VIEW, Cap.CASE_DISPATCH, Cap.CASE_HANDLE, Cap.CASE_VERIFY,
                     Cap.COBUILD_VIEW, Cap.COBUILD_MANAGE, Cap.ASSESS_VIEW,
                     Cap.POINTS_COLLECT, Cap.POINTS_DECIDE, Cap.POINTS_APPROVE, Cap.POINTS_STORE,
+                    Cap.SUPERVISION_RECTIFY,
                 }
             ),
         ),
@@ -121,14 +128,15 @@ POLICIES: dict[str, RolePolicy] = {
         RolePolicy(
             Role.UNIT_HANDLER, "unit", (),
             frozenset({Cap.VIEW, Cap.VIEW_PEOPLE, Cap.REVEAL_PHONE, Cap.CASE_VIEW, Cap.CASE_HANDLE, Cap.COBUILD_VIEW,
-                       Cap.COBUILD_OFFER}),
+                       Cap.COBUILD_OFFER, Cap.SUPERVISION_RECTIFY}),
         ),
         RolePolicy(
             Role.PARTY_SECRETARY,
             "area",
             ("street", "community", "grid", "compound"),
             frozenset({Cap.VIEW, Cap.VIEW_PEOPLE, Cap.EDIT_PARTY, Cap.REVEAL_PHONE, Cap.VIEW_AUDIT, Cap.CASE_VIEW,
-                       Cap.COUNCIL_RUN, Cap.COBUILD_VIEW, Cap.COBUILD_MANAGE, Cap.ASSESS_VIEW, Cap.POINTS_DECIDE}),
+                       Cap.COUNCIL_RUN, Cap.COBUILD_VIEW, Cap.COBUILD_MANAGE, Cap.ASSESS_VIEW, Cap.POINTS_DECIDE,
+                       Cap.SUPERVISION_REPORT, Cap.SUPERVISION_RECTIFY}),
         ),
         RolePolicy(Role.STREET_OFFICIAL, "area", ("street",), _OFFICIAL),
         RolePolicy(Role.DISTRICT_OFFICIAL, "area", ("district",), _OFFICIAL),

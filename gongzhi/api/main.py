@@ -25,6 +25,7 @@ from gongzhi.notifications.api import router as notifications_router
 from gongzhi.patrol.api import router as patrol_router
 from gongzhi.points.api import router as points_router
 from gongzhi.registry.api import router as registry_router
+from gongzhi.supervision.api import router as supervision_router
 
 from . import errors
 from .auth import BearerToken, Session, user_of
@@ -84,6 +85,7 @@ api.add_router("", notifications_router)
 api.add_router("", patrol_router)
 api.add_router("", assessment_router)
 api.add_router("", points_router)
+api.add_router("", supervision_router)
 api.add_router("", cobuild_router)
 api.add_router("", dispatch_router)
 api.add_router("", accounts_router)

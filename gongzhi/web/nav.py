@@ -11,11 +11,12 @@ from django.utils.translation import gettext_lazy as _
 from gongzhi.accounts.roles import Cap
 from gongzhi.core.scope import scope_of
 
-# (group, label, url name, capability needed; None = any signed-in user, "person" = has a Person)
+# (group, label, url name, capability needed; None = any signed-in user, "person" = has a Person, a tuple = any of
+# these capabilities)
 # A module's secondary pages (co-building's teams, 双报到 feedback, 准入清单, 减负 figures, spending, allocation rules,
 # service organisations) are reached from its main pages and its overview, so the menu stays short.
 # Entries whose page is not installed are skipped (NoReverseMatch).
-ENTRIES: list[tuple[Any, Any, str, str | None]] = [
+ENTRIES: list[tuple[Any, Any, str, str | tuple[str, ...] | None]] = [
     ("", _("首页"), "web:home", None),
     ("", _("消息"), "notifications:inbox", None),
     (_("民情流水线"), _("工作台"), "cases:workbench", Cap.CASE_VIEW),
@@ -49,8 +50,10 @@ ENTRIES: list[tuple[Any, Any, str, str | None]] = [
     (_("考评"), _("居民评价"), "assessment:survey", "person"),
     (_("考评"), _("红黑榜公示"), "assessment:public", None),
     (_("考评"), _("我的积分"), "points:mine", "person"),
-    (_("考评"), _("积分审核"), "points:queue", Cap.POINTS_COLLECT),
+    (_("考评"), _("积分审核"), "points:queue", (Cap.POINTS_COLLECT, Cap.POINTS_DECIDE, Cap.POINTS_APPROVE)),
     (_("考评"), _("兑换超市"), "points:store", Cap.POINTS_STORE),
+    (_("考评"), _("月述月评"), "supervision:reports", Cap.ASSESS_VIEW),
+    (_("考评"), _("交叉核查"), "supervision:checks", (Cap.ASSESS_VIEW, Cap.SUPERVISION_RECTIFY)),
     (_("组织体系"), _("区域"), "web:areas", Cap.VIEW),
     (_("组织体系"), _("党组织"), "web:orgs", Cap.VIEW),
     (_("组织体系"), _("驻区单位"), "web:units", Cap.VIEW),
@@ -81,6 +84,9 @@ def nav_for(request: HttpRequest) -> list[dict[str, Any]]:
     for group, label, name, cap in ENTRIES:
         if cap == "person":
             if scope.person_id is None:
+                continue
+        elif isinstance(cap, tuple):
+            if not any(scope.has(c) for c in cap):
                 continue
         elif cap is not None and not scope.has(cap):
             continue

@@ -2,9 +2,9 @@
 weighted rater groups (4 : 4 : 2, the third of residents) and two indicators, writes the rules as lines, publishes,
 opens a round and assigns raters; two raters score their sheets with the keyboard; a resident (bob) answers on a
 390 × 844 phone and a second try from another tab is refused kindly; olga closes scoring; the street (stan) screens
-the subjects and the district (zhujian) finalises the two that passed; the round goes to notice and — the notice lasting 0 days, publishing waits for the next day — is
-published; the barred company is marked where a community opens a new co-building project; the public board shows
-the 红榜 and 黑榜 to anyone."""
+the subjects and the district (zhujian) finalises the two that passed; the round goes to notice and — the notice
+lasting 0 days, publishing waits for the next day — is published; the barred company is marked where a community
+opens a new co-building project; the public board shows the 红榜 and 黑榜 to anyone."""
 
 from __future__ import annotations
 

@@ -69,6 +69,8 @@ FIXED = [
     ("points store", "/points/store/"),
     ("points counter", "/points/store/counter/"),
     ("points figures", "/points/figures/"),
+    ("monthly reports", "/supervision/reports/"),
+    ("cross checks", "/supervision/checks/"),
 ]
 
 # Detail pages: (name, the list page to find one on, the address pattern of a detail link).
@@ -96,6 +98,8 @@ DETAILS = [
     ("sheet", "/assessment/", r"^/assessment/sheets/\d+/$"),
     ("board", "/assessment/public/", r"^/assessment/public/\d+/$"),
     ("points account", "/points/queue/", r"^/points/people/\d+/$"),
+    ("monthly report", "/supervision/reports/", r"^/supervision/reports/\d+/$"),
+    ("cross check", "/supervision/checks/", r"^/supervision/checks/\d+/$"),
 ]
 
 ANONYMOUS = [("login", "/login/"), ("register", "/accounts/register/"), ("assessment public", "/assessment/public/")]
