@@ -17,7 +17,7 @@ from .models import BandBasis, GroupKind, Period, Source, SubjectKind, Verdict
 LEVELS = {"community": "community", "社区": "community", "street": "street", "街道": "street",
           "district": "district", "区": "district", "区级": "district", "city": "city", "市": "city",
           "市级": "city"}
-LEVEL_LABELS = {"community": "社区", "street": "街道", "district": "区", "city": "市"}
+LEVEL_LABELS = {"community": _("社区"), "street": _("街道"), "district": _("区"), "city": _("市")}
 SEPARATORS = ("/", "／", "|", ",", "，", " ")
 
 

@@ -171,7 +171,8 @@ def _collect_form(request: HttpRequest, data: Any = None) -> CollectForm:
                                         for p in selectors.collect_people(request.user)], blank="—",
                 lookup=lookup_url("people", Cap.POINTS_COLLECT))
     rules = list(selectors.rules(request.user).filter(active=True)[:300])
-    set_choices(form.fields["rule"], [(r.pk, f"{r.name}（{r.points}分 · {r.area.name}）") for r in rules], blank="—")
+    set_choices(form.fields["rule"], [(r.pk, _("{name}（{points}分 · {area}）").format(
+        name=r.name, points=r.points, area=r.area.name)) for r in rules], blank="—")
     return form
 
 

@@ -67,7 +67,6 @@ FIXED = [
     ("points queue", "/points/queue/"),
     ("points rules", "/points/rules/"),
     ("points store", "/points/store/"),
-    ("points counter", "/points/store/counter/"),
     ("points figures", "/points/figures/"),
     ("monthly reports", "/supervision/reports/"),
     ("cross checks", "/supervision/checks/"),

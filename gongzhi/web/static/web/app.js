@@ -68,9 +68,12 @@
       var box = document.createElement("input");
       box.type = "search";
       box.className = "lookup-search";
-      box.placeholder = select.dataset.lookupPlaceholder || "输入名称搜索…";
+      // The page's language decides the two words this script writes itself (the rest comes translated).
+      var english = (document.documentElement.lang || "").toLowerCase().indexOf("en") === 0;
+      box.placeholder = select.dataset.lookupPlaceholder || (english ? "Type a name to search…" : "输入名称搜索…");
       var label = document.querySelector("label[for='" + select.id + "']");
-      box.setAttribute("aria-label", (label ? label.textContent.replace("*", "").trim() + " " : "") + "搜索");
+      box.setAttribute("aria-label", (label ? label.textContent.replace("*", "").trim() + " " : "") +
+                       (english ? "search" : "搜索"));
       select.parentNode.insertBefore(box, select);
       var blank = select.querySelector("option[value='']");
       var timer = null;
