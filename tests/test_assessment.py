@@ -408,3 +408,66 @@ def test_a_verdict_is_checked_against_the_stage_the_round_is_at_now_not_a_stale_
     with pytest.raises(Forbidden):  # the street's stage is over: 区级总评 is the district's
         services.review_record(actor=cast.stan, subject=stale[1], verdict="pass")
     assert not stale[1].reviews.exists()
+
+
+def test_residents_year_end_scoring_feeds_the_departments_annual_assessment(cast: Cast) -> None:
+    """东港: at least N residents score each helping department at year end; the result (or its invalidity) enters
+    the department's annual assessment as a computed indicator, scaled to the indicator's points."""
+    water, roads = (registry.unit_create(actor=None, area=cast.community, name=n, credit_code=_code(10 + i),
+                                         sector=Sector.ORGAN) for i, n in enumerate(["区水务局", "区城管局"]))
+    survey = services.scheme_create(actor=cast.olga, area=cast.city, name="居民年终测评", period="annual",
+                                    subject_kind=SubjectKind.MEMBER_UNIT)
+    sv = selectors.latest_version(survey)
+    services.indicator_add(actor=cast.olga, version=sv, code="1", name="居民评价", max_points=0,
+                           source=Source.CASE_SATISFACTION)  # no manual leaf: only the residents' group scores
+    services.group_add(actor=cast.olga, version=sv, name="居民", weight=1, kind=GroupKind.RESIDENTS)
+    services.version_update(actor=cast.olga, version=sv, min_answers=2, objection_days=0)
+    with pytest.raises(InvalidInput):  # a leaf needs points
+        services.version_publish(actor=cast.olga, version=sv)
+    services.indicator_remove(actor=cast.olga, indicator=sv.indicators.get())
+    services.indicator_add(actor=cast.olga, version=sv, code="1", name="服务满意", max_points=100,
+                           source=Source.CASE_SATISFACTION)
+    services.version_publish(actor=cast.olga, version=sv)
+    annual = services.scheme_create(actor=cast.olga, area=cast.city, name="部门年度考核", period="annual",
+                                    subject_kind=SubjectKind.MEMBER_UNIT)
+    av = selectors.latest_version(annual)
+    with pytest.raises(InvalidInput) as e:
+        services.indicator_add(actor=cast.olga, version=av, code="1", name="群众评价", max_points=30,
+                               source=Source.ROUND_RESULT)
+    assert set(e.value.fields) == {"feed_scheme"}
+    with pytest.raises(InvalidInput):  # not itself
+        services.indicator_add(actor=cast.olga, version=av, code="1", name="群众评价", max_points=30,
+                               source=Source.ROUND_RESULT, feed_scheme=annual)
+    fed = services.indicator_add(actor=cast.olga, version=av, code="1", name="群众评价", max_points=30,
+                                 source=Source.ROUND_RESULT, feed_scheme=survey)
+    services.indicator_add(actor=cast.olga, version=av, code="2", name="工作实绩", max_points=70)
+    services.group_add(actor=cast.olga, version=av, name="考核组", weight=1)
+    services.version_publish(actor=cast.olga, version=av)
+
+    year = {"period_key": "2026", "period_start": dt.date(2026, 1, 1), "period_end": dt.date(2026, 12, 31)}
+    rs = services.round_create(actor=cast.olga, scheme=survey, name="2026年居民测评", area=cast.district, **year)
+    rs = services.round_step(actor=cast.olga, round=rs, name="open_scoring")
+    by_unit = {s.unit_id: s for s in rs.subjects.all()}
+    voters = [cast.bob]
+    for i in range(2):
+        u = accounts.user_create(actor=None, username=f"voter{i}", password=cast.password)
+        accounts.grant_role(actor=None, user=u, role="resident", area=cast.community)
+        registry.person_create(actor=None, area=cast.building, name=f"居民{i}", phone=f"1380013820{i}", user=u)
+        voters.append(u)
+    for voter, rating in zip(voters, (5, 4, 5), strict=True):  # 水务局: 3 answers → (100+80+100)/3 = 93.33
+        services.survey_answer(actor=voter, subject=by_unit[water.pk], rating=rating)
+    services.survey_answer(actor=cast.bob, subject=by_unit[roads.pk], rating=5)  # 城管局: 1 < 2 → invalid
+    rs = services.round_step(actor=cast.olga, round=rs, name="close_scoring")
+    rs = services.round_step(actor=cast.olga, round=rs, name="to_notice")
+    Round.objects.filter(pk=rs.pk).update(notice_until=timezone.localdate() - dt.timedelta(days=1))
+    rs.refresh_from_db()
+    services.round_step(actor=cast.olga, round=rs, name="publish")
+
+    ra = services.round_create(actor=cast.olga, scheme=annual, name="2026年部门考核", area=cast.district, **year)
+    ra = services.round_step(actor=cast.olga, round=ra, name="open_scoring")
+    ra = services.round_step(actor=cast.olga, round=ra, name="close_scoring")
+    values = {v.subject.unit_id: v for v in selectors.subject_detail(ra.subjects.get(unit=water))["computed"]}
+    values.update({v.subject.unit_id: v for v in selectors.subject_detail(ra.subjects.get(unit=roads))["computed"]})
+    assert values[water.pk].indicator == fed
+    assert values[water.pk].figure == D("93.33") and values[water.pk].points == D("28.00")  # 30 × 93.33 / 100
+    assert values[roads.pk].points == D("0.00") and "无效" in values[roads.pk].basis

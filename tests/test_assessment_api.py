@@ -146,6 +146,11 @@ def test_a_scheme_is_built_as_data_and_frozen_when_published(cast: Cast) -> None
                                                                       "source": "volunteer_hours"})) == {"target"}
     assert fields(olga.post(f"/assessment/versions/{d}/indicators", {"code": "9", "name": "x",
                                                                       "parent_id": tree[0]["id"]})) == {"parent_id"}
+    assert fields(olga.post(f"/assessment/versions/{d}/indicators", {"code": "9", "name": "x", "max_points": "5",
+                                                                      "source": "round_result"})) == {"feed_scheme_id"}
+    assert fields(olga.post(f"/assessment/versions/{d}/indicators", {
+        "code": "9", "name": "x", "max_points": "5", "source": "round_result",
+        "feed_scheme_id": scheme["id"]})) == {"feed_scheme_id"}  # not the scheme itself
     assert fields(olga.patch(f"/assessment/versions/{d}", {"bands": [{"name": "红", "share": "50"},
                                                                      {"name": "黄", "share": "40"}]})) == {"bands"}
     assert fields(olga.patch(f"/assessment/versions/{d}", {"stages": [{"name": "x", "level": "planet"}]})) == {

@@ -126,6 +126,7 @@ class AssessIndicatorIn(Schema):
                                       "maxLength": 11})] | None = Field(None, description="志愿服务时长：满分所需数值")
     periods: list[Annotated[str, Field(min_length=1, max_length=10)]] = Field(default_factory=list, max_length=12,
                                                                               description="只在这些考评期评分")
+    feed_scheme_id: int | None = Field(None, description="来源为其他考评的结果时：该考评方案")
 
 
 WEIGHT_PATTERN = r"^([1-9][0-9]{0,3}(\.[0-9]{1,2})?|0\.(0[1-9]|[1-9][0-9]?))$"  # above zero, like the service
@@ -258,7 +259,8 @@ def _version_out(v: SchemeVersion) -> dict[str, Any]:
             "name": n.indicator.name, "depth": n.depth, "leaf": n.leaf, "max_points": _dec(n.max_points),
             "guidance": n.indicator.guidance, "evidence": n.indicator.evidence, "source": n.indicator.source,
             "source_label": n.indicator.get_source_display(), "target": _dec(n.indicator.target),
-            "periods": n.indicator.periods} for n in selectors.indicator_tree(v)],
+            "periods": n.indicator.periods, "feed_scheme_id": n.indicator.feed_scheme_id}
+            for n in selectors.indicator_tree(v)],
         "groups": [{"id": g.pk, "name": g.name, "kind": g.kind, "kind_label": g.get_kind_display(),
                     "weight": _dec(g.weight)} for g in v.groups.all()],
     }
@@ -412,10 +414,16 @@ def add_indicator(request: HttpRequest, version_id: int, payload: AssessIndicato
         parent = version.indicators.filter(pk=payload.parent_id).first()
         if parent is None:
             raise InvalidInput.on("parent_id", "上级指标不属于本版本")
-    ind = services.indicator_add(actor=user, version=version, code=payload.code, name=payload.name,
-                                 max_points=payload.max_points, parent=parent, guidance=payload.guidance,
-                                 evidence=payload.evidence, source=payload.source, target=payload.target,
-                                 periods=payload.periods)
+    try:
+        ind = services.indicator_add(actor=user, version=version, code=payload.code, name=payload.name,
+                                     max_points=payload.max_points, parent=parent, guidance=payload.guidance,
+                                     evidence=payload.evidence, source=payload.source, target=payload.target,
+                                     periods=payload.periods,
+                                     feed_scheme=_optional(user, Scheme, payload.feed_scheme_id, "feed_scheme_id"))
+    except InvalidInput as e:  # the service names the scheme, the payload its id
+        if "feed_scheme" in e.fields:
+            raise InvalidInput.on("feed_scheme_id", e.fields["feed_scheme"][0]) from None
+        raise
     return Status(201, {"id": ind.pk, "code": ind.code, "name": ind.name, "max_points": _dec(ind.max_points),
                         "parent_id": ind.parent_id, "source": ind.source, "version": _version_out(version)})
 

@@ -119,6 +119,50 @@ def _hours(rnd: Round, subjects: list[Subject]) -> dict[int, Decimal]:
     return out
 
 
+def _subject_key(s: Subject) -> tuple[str, int] | None:
+    """What makes two rounds' subjects the same one (a unit, an area, an organisation or a person)."""
+    for name in ("unit_id", "area_id", "org_id", "person_id"):
+        value = getattr(s, name)
+        if value:
+            return name, value
+    return None
+
+
+def _round_results(rnd: Round, subjects: list[Subject],
+                   indicators: list[Indicator]) -> dict[tuple[int, int], tuple[Decimal | None, Decimal, str]]:
+    """For each ROUND_RESULT indicator: the subject's result in the feeding scheme's latest published round whose
+    period lies within this round's (a year-end resident scoring inside the annual assessment), scaled from that
+    scheme's full marks to the indicator's points. An invalid result (too few answers) or none gives 0 points and
+    says why."""
+    from .services import full_marks
+
+    out: dict[tuple[int, int], tuple[Decimal | None, Decimal, str]] = {}
+    for ind in indicators:
+        if ind.source != Source.ROUND_RESULT or ind.feed_scheme_id is None:
+            continue
+        feed = (Round.objects.filter(scheme_id=ind.feed_scheme_id, state="published",
+                                     period_end__gte=rnd.period_start, period_end__lte=rnd.period_end)
+                .select_related("scheme_version").order_by("-period_end", "-pk").first())
+        results: dict[tuple[str, int], Subject] = {}
+        if feed is not None:
+            for other in feed.subjects.all():
+                key = _subject_key(other)
+                if key is not None:
+                    results[key] = other
+        scale = full_marks(feed.scheme_version) if feed is not None else Decimal(0)
+        for s in subjects:
+            key = _subject_key(s)
+            found = results.get(key) if key is not None else None
+            if feed is None or found is None:
+                out[(ind.pk, s.pk)] = (None, Decimal(0), "本期无该考评结果")
+            elif not found.valid or found.total is None:
+                out[(ind.pk, s.pk)] = (None, Decimal(0), f"{feed.name}：结果无效（{found.answers} 人评价）")
+            else:
+                points = cents(ind.max_points * found.total / scale) if scale > 0 else Decimal(0)
+                out[(ind.pk, s.pk)] = (found.total, points, f"{feed.name}：{found.total} 分（满分 {scale}）")
+    return out
+
+
 def compute_values(rnd: Round, subjects: list[Subject], indicators: list[Indicator],
                    figs: dict[int, cases.Figures]) -> dict[int, list[ComputedValue]]:
     """Unsaved :class:`ComputedValue` rows per subject for the computed ``indicators`` (``figs``: the subjects'
@@ -127,6 +171,7 @@ def compute_values(rnd: Round, subjects: list[Subject], indicators: list[Indicat
     councils = _councils(rnd, subjects) if Source.COUNCIL_CADENCE in sources else {}
     projects_area, projects_unit = (_projects(rnd, subjects) if Source.PROJECTS_ON_TIME in sources else ({}, {}))
     hours = _hours(rnd, subjects) if Source.VOLUNTEER_HOURS in sources else {}
+    fed = _round_results(rnd, subjects, indicators) if Source.ROUND_RESULT in sources else {}
     out: dict[int, list[ComputedValue]] = defaultdict(list)
     for s in subjects:
         for ind in indicators:
@@ -149,6 +194,8 @@ def compute_values(rnd: Round, subjects: list[Subject], indicators: list[Indicat
                 target = ind.target or Decimal(1)
                 points = cents(ind.max_points * min(Decimal(1), figure / target))
                 basis = f"志愿服务 {figure} 小时（满分 {target} 小时）"
+            elif ind.source == Source.ROUND_RESULT:
+                figure, points, basis = fed[(ind.pk, s.pk)]
             else:
                 continue
             out[s.pk].append(ComputedValue(subject=s, indicator=ind, figure=figure, points=points, basis=basis))

@@ -44,6 +44,8 @@ class IndicatorForm(forms.Form):
     evidence = forms.CharField(label=_("需提供的依据"), max_length=200, required=False)
     periods = forms.CharField(label=_("评分周期"), max_length=100, required=False,
                               help_text=_("留空则每轮都评；否则写考评期后缀，用逗号分隔，如 Q1,Q3 或 H2"))
+    feed_scheme = forms.IntegerField(label=_("结果来源方案"), required=False, widget=forms.Select,
+                                     help_text=_("来源为“其他考评的结果”时：取该方案本期已发布的结果（如居民年终测评）"))
 
     def period_keys(self) -> list[str]:
         raw = self.cleaned_data.get("periods") or ""

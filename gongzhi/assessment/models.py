@@ -57,6 +57,9 @@ class Source(models.TextChoices):
     COUNCIL_CADENCE = "council_cadence", _("议事会议按期召开率（系统计算）")
     PROJECTS_ON_TIME = "projects_on_time", _("共建项目按期完成率（系统计算）")
     VOLUNTEER_HOURS = "volunteer_hours", _("志愿服务时长（系统计算）")
+    # Another scheme's published result for the same subject (东港: the residents' year-end scoring of a helping
+    # department enters that department's annual assessment).
+    ROUND_RESULT = "round_result", _("其他考评的结果（系统计算）")
 
 
 class GroupKind(models.TextChoices):
@@ -147,6 +150,8 @@ class Indicator(models.Model):
     # For a computed count (volunteer hours): the figure that earns full points; rates earn max × rate / 100.
     target = models.DecimalField(_("满分所需数值"), max_digits=10, decimal_places=2, null=True, blank=True)
     periods = models.JSONField(_("评分周期"), default=list, blank=True)  # empty: every round; else period keys
+    feed_scheme = models.ForeignKey("Scheme", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                    verbose_name=_("结果来源方案"))  # for Source.ROUND_RESULT
     order = models.PositiveIntegerField(default=0)
 
     class Meta:

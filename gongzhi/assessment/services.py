@@ -213,7 +213,8 @@ def version_update(*, actor: Any, version: SchemeVersion, **changes: Any) -> Sch
 @transaction.atomic
 def indicator_add(*, actor: Any, version: SchemeVersion, code: str, name: str, max_points: Any = 0,
                   parent: Indicator | None = None, guidance: str = "", evidence: str = "",
-                  source: str = Source.MANUAL, target: Any = None, periods: Iterable[str] = ()) -> Indicator:
+                  source: str = Source.MANUAL, target: Any = None, periods: Iterable[str] = (),
+                  feed_scheme: Scheme | None = None) -> Indicator:
     """One indicator of the tree (a branch has no points of its own: its maximum is the sum of its leaves)."""
     _require_manage(actor, version.scheme.area_path)
     _draft(version)
@@ -230,8 +231,15 @@ def indicator_add(*, actor: Any, version: SchemeVersion, code: str, name: str, m
                                                                high=Decimal("99999999"))
     if source == Source.VOLUNTEER_HOURS and target_value is None:
         raise InvalidInput.on("target", _("志愿服务时长须填写满分所需时长"))
+    if source == Source.ROUND_RESULT:
+        if feed_scheme is None:
+            raise InvalidInput.on("feed_scheme", _("请选择结果来源的考评方案"))
+        if feed_scheme.pk == version.scheme_id or feed_scheme.subject_kind != version.scheme.subject_kind:
+            raise InvalidInput.on("feed_scheme", _("结果来源须为考评同类对象的另一方案"))
+    else:
+        feed_scheme = None
     period_keys = [bounded_text(p, "periods", 10) for p in periods if str(p).strip()]
-    indicator = Indicator.objects.create(
+    indicator = Indicator.objects.create(feed_scheme=feed_scheme,
         scheme_version=version, parent=parent, code=code, name=visible_text(name, "name", max_length=100),
         max_points=_decimal(max_points, "max_points"), guidance=bounded_text(guidance, "guidance", 500),
         evidence=bounded_text(evidence, "evidence", 200), source=source, target=target_value, periods=period_keys,
@@ -337,7 +345,8 @@ def version_new_draft(*, actor: Any, scheme: Scheme) -> SchemeVersion:
             mapping[ind.pk] = Indicator.objects.create(
                 scheme_version=draft, parent=mapping[ind.parent_id] if ind.parent_id else None, code=ind.code,
                 name=ind.name, max_points=ind.max_points, guidance=ind.guidance, evidence=ind.evidence,
-                source=ind.source, target=ind.target, periods=ind.periods, order=ind.order)
+                source=ind.source, target=ind.target, periods=ind.periods, order=ind.order,
+                feed_scheme_id=ind.feed_scheme_id)
         pending = [ind for ind in pending if ind.pk not in mapping]
     for g in latest.groups.all():
         RaterGroup.objects.create(scheme_version=draft, name=g.name, kind=g.kind, weight=g.weight, order=g.order)

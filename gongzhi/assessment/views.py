@@ -146,6 +146,12 @@ def scheme_new(request: HttpRequest) -> HttpResponse:
     return render(request, "web/form.html", {"form": form, "title": _("新建考评方案"), "back": "assessment:index"})
 
 
+def _feed_choices(form: IndicatorForm, user: Any, scheme: Scheme) -> None:
+    """The schemes whose results may feed this one: the viewer's other schemes over the same kind of subject."""
+    set_choices(form.fields["feed_scheme"], [(s.pk, s.name) for s in selectors.schemes(user).filter(
+        subject_kind=scheme.subject_kind).exclude(pk=scheme.pk)[:200]], blank="—")
+
+
 def _scheme_page(request: HttpRequest, scheme: Scheme, *, indicator_form: IndicatorForm | None = None,
                  group_form: GroupForm | None = None, rules_form: RulesForm | None = None,
                  status: int = 200) -> HttpResponse:
@@ -163,6 +169,7 @@ def _scheme_page(request: HttpRequest, scheme: Scheme, *, indicator_form: Indica
         g.share = (g.weight * 100 / total_weight).quantize(Decimal("0.1")) if total_weight else None  # type: ignore
     if editable:
         indicator_form = indicator_form or IndicatorForm(prefix="ind")
+        _feed_choices(indicator_form, user, scheme)
         set_choices(indicator_form.fields["parent"], [
             (n.indicator.pk, f"{'　' * n.depth}{n.indicator.code} {n.indicator.name}") for n in tree], blank="—")
         group_form = group_form or GroupForm(prefix="grp")
@@ -207,13 +214,15 @@ def indicator_add(request: HttpRequest, pk: int) -> HttpResponse:
     form = IndicatorForm(request.POST, prefix="ind")
     tree = selectors.indicator_tree(version)
     set_choices(form.fields["parent"], [(n.indicator.pk, n.indicator.code) for n in tree], blank="—")
+    _feed_choices(form, request.user, scheme)
     if form.is_valid():
         d = form.cleaned_data
         parent = version.indicators.filter(pk=d["parent"]).first() if d["parent"] else None
+        feed = selectors.schemes(request.user).filter(pk=d["feed_scheme"]).first() if d["feed_scheme"] else None
         ind = attempt(form, lambda: services.indicator_add(
             actor=request.user, version=version, code=d["code"], name=d["name"], max_points=d["max_points"] or 0,
             parent=parent, guidance=d["guidance"], evidence=d["evidence"], source=d["source"],
-            target=d["target"], periods=form.period_keys()))
+            target=d["target"], periods=form.period_keys(), feed_scheme=feed))
         if ind is not None:
             messages.success(request, _("已添加指标 {code} {name}").format(code=ind.code, name=ind.name))
             return redirect(reverse("assessment:scheme", kwargs={"pk": scheme.pk}) + "#indicators")
