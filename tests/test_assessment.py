@@ -471,3 +471,38 @@ def test_residents_year_end_scoring_feeds_the_departments_annual_assessment(cast
     assert values[water.pk].indicator == fed
     assert values[water.pk].figure == D("93.33") and values[water.pk].points == D("28.00")  # 30 × 93.33 / 100
     assert values[roads.pk].points == D("0.00") and "无效" in values[roads.pk].basis
+
+
+def test_a_sanction_for_the_year_end_only_leaves_the_quarters_alone(cast: Cast) -> None:
+    _companies(cast)
+    scheme = _scheme(cast)
+    draft = services.version_new_draft(actor=cast.olga, scheme=scheme)
+    services.version_update(actor=cast.olga, version=draft, stages=[],
+                            sanction={"last_places": 1, "bar_days": 365, "annual_only": True})
+    with pytest.raises(InvalidInput):
+        services.version_update(actor=cast.olga, version=draft, sanction={"last_places": 1, "annual_only": "yes"})
+    services.version_publish(actor=cast.olga, version=draft)
+
+    def run(key: str, start: dt.date, end: dt.date) -> Round:
+        rnd = services.round_create(actor=cast.olga, scheme=scheme, name=key, area=cast.district, period_key=key,
+                                    period_start=start, period_end=end)
+        g_dept, _party, _r = list(rnd.scheme_version.groups.all())
+        subjects = list(rnd.subjects.all())
+        housing = accounts.user_create(actor=None, username=f"zj{key}", password=cast.password)
+        accounts.grant_role(actor=None, user=housing, role="district_official", area=cast.district)
+        services.assign(actor=cast.olga, round=rnd, group=g_dept, rater=housing, subjects=subjects)
+        rnd = services.round_step(actor=cast.olga, round=rnd, name="open_scoring")
+        for i, sheet in enumerate(selectors.my_sheets(housing)):
+            _score(sheet, housing, {"1": 20 - i, "2.1": 40, "2.2": 40})
+        for subject in subjects:  # the scheme wants one residents' answer for a valid result
+            services.survey_answer(actor=cast.bob, subject=subject, rating=4)
+        rnd = services.round_step(actor=cast.olga, round=rnd, name="close_scoring")
+        rnd = services.round_step(actor=cast.olga, round=rnd, name="to_notice")
+        Round.objects.filter(pk=rnd.pk).update(notice_until=timezone.localdate() - dt.timedelta(days=1))
+        rnd.refresh_from_db()
+        return services.round_step(actor=cast.olga, round=rnd, name="publish")
+
+    run("2026Q1", dt.date(2026, 1, 1), dt.date(2026, 3, 31))
+    assert not Sanction.objects.exists()
+    run("2026", dt.date(2026, 1, 1), dt.date(2026, 12, 31))
+    assert Sanction.objects.count() == 1

@@ -89,6 +89,7 @@ class AssessBandIn(Schema):
 class AssessSanctionIn(Schema):
     last_places: int = Field(0, ge=0, le=1000, description="末位名次数")
     bar_days: int = Field(0, ge=0, le=3650, description="禁止承接新项目的天数")
+    annual_only: bool = Field(False, description="只有年度考评（考评期为年份）的末位受惩戒")
 
 
 class AssessAwardIn(Schema):

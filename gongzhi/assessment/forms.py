@@ -102,6 +102,8 @@ class RulesForm(forms.Form):
     sanction_last = forms.IntegerField(label=_("惩戒：末位名次数"), min_value=0, initial=0,
                                        help_text=_("排名最后几名禁止承接新项目；0 为不惩戒"))
     sanction_days = forms.IntegerField(label=_("惩戒：禁止天数"), min_value=0, initial=0)
+    sanction_annual = forms.BooleanField(label=_("惩戒只看年度结果"), required=False,
+                                         help_text=_("勾选后，季度、月度等轮次的末位不受惩戒"))
     min_answers = forms.IntegerField(label=_("居民评价最少人数"), min_value=0, initial=0,
                                      help_text=_("少于该人数则结果无效（东港：50）"))
     objection_days = forms.IntegerField(label=_("公示期（天）"), min_value=0, initial=5)
@@ -122,6 +124,7 @@ class RulesForm(forms.Form):
             "awards": "\n".join(f"{a.get('name', '')}/{a.get('indicator', '')}" for a in v.awards or []),
             "honour_count": v.honour_count, "shame_count": v.shame_count,
             "sanction_last": sanction.get("last_places", 0), "sanction_days": sanction.get("bar_days", 0),
+            "sanction_annual": bool(sanction.get("annual_only")),
             "min_answers": v.min_answers, "objection_days": v.objection_days,
             "self_assessment": v.self_assessment, "evidence_required": v.evidence_required,
         }
@@ -185,7 +188,8 @@ class RulesForm(forms.Form):
             "stages": d["stages"], "stars": d["stars"], "band_basis": d["band_basis"],
             "bands": [{"name": b["name"], key: b["value"]} for b in d["bands"]],
             "honour_count": d["honour_count"], "shame_count": d["shame_count"],
-            "sanction": {"last_places": last, "bar_days": days} if last or days else {},
+            "sanction": ({"last_places": last, "bar_days": days,
+                          **({"annual_only": True} if d.get("sanction_annual") else {})} if last or days else {}),
             "min_answers": d["min_answers"], "objection_days": d["objection_days"],
             "self_assessment": d["self_assessment"], "evidence_required": d["evidence_required"],
             "awards": d["awards"],

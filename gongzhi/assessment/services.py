@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
@@ -168,6 +169,8 @@ def _check_json_rules(*, stages: list[dict], stars: list[dict], bands: list[dict
     if sanction:
         try:
             if int(sanction.get("last_places", 0)) < 0 or int(sanction.get("bar_days", 0)) < 0:
+                raise ValueError
+            if not isinstance(sanction.get("annual_only", False), bool):
                 raise ValueError
         except (ValueError, TypeError):
             raise InvalidInput.on("sanction", _("惩戒规则须为末位名次数和禁止天数")) from None
@@ -835,6 +838,8 @@ def _sanction(rnd: Round) -> None:
     last, days = int(rule.get("last_places", 0)), int(rule.get("bar_days", 0))
     if not last or not days:
         return
+    if rule.get("annual_only") and not re.fullmatch(r"\d{4}", rnd.period_key):
+        return  # 天长: only the year-end result bars; the quarterly rounds of the same scheme do not
     items, groups, rules = inputs(rnd)
     sanctioned = {r.key for r in outcomes.compute(items, groups, rules) if r.sanctioned}
     today = timezone.localdate()
