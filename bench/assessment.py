@@ -266,7 +266,14 @@ def _answers(args: argparse.Namespace, rnd: Any) -> None:
     chunks = [(subject.pk, work[i::workers]) for i in range(workers)]
     connections.close_all()  # the children must not share the parent's connection
     t = time.perf_counter()
-    if workers == 1:
+    if workers == 1 and os.environ.get("BENCH_PROFILE"):
+        import cProfile
+        import pstats
+
+        profile = cProfile.Profile()
+        outcomes = [profile.runcall(_answer_worker, chunks[0])]
+        pstats.Stats(profile).sort_stats(os.environ.get("BENCH_PROFILE_SORT", "cumulative")).print_stats(40)
+    elif workers == 1:
         outcomes = [_answer_worker(chunks[0])]
     else:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
