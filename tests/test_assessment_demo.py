@@ -57,7 +57,15 @@ def test_the_demo_citys_assessment_year(settings: Any) -> None:
                                         if e != "gongzhi.assessment.demo.load"]
     load_demo_city("small")
     counts = demo.load(size="small", seed=SEED, today=TODAY, progress=lambda step, frac: None)
-    assert counts["assessment_rounds"] == Round.objects.count() == 10
+    assert counts["assessment_rounds"] == Round.objects.count() == 11
+    # 三最: the street's grid workers on their posts, each award to the best on its indicator (ties share).
+    workers = Round.objects.get(scheme__subject_kind="grid_worker")
+    ranked = [s for s in workers.subjects.all() if s.valid and s.rank is not None]
+    assert counts["assessment_grid_worker_subjects"] == workers.subjects.count() >= 3 and ranked
+    best_total = max(s.total for s in ranked if s.total is not None)
+    assert {s.pk for s in ranked if "最美网格员" in s.awards} == {s.pk for s in ranked if s.total == best_total}
+    assert all(any(name in s.awards for s in ranked) for name in ("最勤网格员", "最满意网格员"))
+    assert all(s.person_id and s.area.kind == "grid" for s in workers.subjects.select_related("area"))
     User = get_user_model()
     users = {u.username: u for u in User.objects.all()}
     first = Area.objects.filter(kind=AreaKind.COMMUNITY).order_by("path").first()

@@ -673,6 +673,54 @@ def _grids(c: _City) -> dict[str, int]:
     return {"assessment_grid_rounds": len(quarters), "assessment_grid_sheets": sheets}
 
 
+def _grid_workers(c: _City) -> dict[str, int]:
+    """天长's 三最: every half year the street assesses its grid workers on their posts (the grid's case figures are
+    theirs) and names 最美、最勤、最满意 from the result — one round, for the last half year that has ended."""
+    street = c.users["street"]
+    year, half = (c.today.year, 1) if c.today.month > 6 else (c.today.year - 1, 2)
+    start, end = (dt.date(year, 1, 1), dt.date(year, 6, 30)) if half == 1 else (dt.date(year, 7, 1),
+                                                                                dt.date(year, 12, 31))
+    scheme, v = _scheme(
+        c, street, area=c.street, name="网格员半年考评（“三最”评选）", kind=SubjectKind.GRID_WORKER,
+        period=Period.HALF_YEAR, created=_at(start - dt.timedelta(days=10), 10),
+        description="每半年对在岗网格员考评一次，按总分评选“最美网格员”，按走访入户评选“最勤网格员”，"
+                    "按所在网格诉求满意率评选“最满意网格员”。")
+    notes: dict[int, list[str]] = {}
+    for i, (name, points, rule, evidence, deductions) in enumerate(GRID[:3], start=1):
+        ind = services.indicator_add(actor=street, version=v, code=str(i), name=name, max_points=points,
+                                     guidance=rule, evidence=evidence)
+        notes[ind.pk] = deductions
+    services.indicator_add(actor=street, version=v, code="4", name="所在网格诉求满意率", max_points=25,
+                           source=Source.CASE_SATISFACTION, guidance="按半年内所在网格诉求的满意率折算")
+    services.indicator_add(actor=street, version=v, code="5", name="所在网格诉求按期办结率", max_points=20,
+                           source=Source.CASE_ON_TIME, guidance="按半年内所在网格诉求的按期办结率折算")
+    services.group_add(actor=street, version=v, name="街道网格管理中心", weight=1)
+    services.version_update(actor=street, version=v, honour_count=3, shame_count=0, objection_days=5,
+                            awards=[{"name": "最美网格员", "indicator": ""}, {"name": "最勤网格员", "indicator": "1"},
+                                    {"name": "最满意网格员", "indicator": "4"}])
+    c.clock.stamp(_at(start - dt.timedelta(days=10), 10), _at(start - dt.timedelta(days=8), 16))
+    _publish_version(c, street, v, _at(start - dt.timedelta(days=7), 9))
+    opens = end + dt.timedelta(days=1)
+    rnd = _round(c, street, scheme, name=f"{year}年{'上' if half == 1 else '下'}半年网格员考评", area=c.street,
+                 key=f"{year}H{half}", start=start, end=end, due=opens + dt.timedelta(days=10),
+                 created=_at(end - dt.timedelta(days=5), 15))
+    subjects = list(rnd.subjects.order_by("pk"))
+    if not subjects:
+        return {}
+    services.assign(actor=street, round=rnd, group=rnd.scheme_version.groups.get(), rater=street, subjects=subjects)
+    rnd = services.round_step(actor=street, round=rnd, name="open_scoring")
+    c.clock.stamp(_at(end - dt.timedelta(days=5), 15), _at(opens, 9))
+    leaves = selectors.scored_indicators(rnd)
+    for sheet in Assignment.objects.filter(round=rnd).select_related("subject").order_by("pk"):
+        _score_sheet(c, sheet, street, leaves, notes, c.rng.uniform(0.35, 0.85), share=0.3)
+    _sheets_submitted(c.clock.stamp(_at(opens, 9), _at(opens + dt.timedelta(days=8), 17)))
+    closing = opens + dt.timedelta(days=11)
+    rnd = _step(c, street, rnd, "close_scoring", _at(closing, 16))
+    _to_notice_and_publish(c, street, rnd, _at(closing + dt.timedelta(days=1), 9),
+                           _at(closing + dt.timedelta(days=7), 9))
+    return {"assessment_grid_worker_subjects": len(subjects)}
+
+
 # ------------------------------------------------------------------------------------------ 3. five-star communities
 
 
@@ -854,9 +902,9 @@ def load(*, size: str, seed: int, today: dt.date, progress: Callable[[str, float
               street=Area.objects.get(path=first.path[:12]), first=first, users=users, clock=_Clock(),
               rng=random.Random(seed + 1212), residents=dict(residents), today=today)
     counts: dict[str, int] = {}
-    for i, part in enumerate((_property, _grids, _stars)):
+    for i, part in enumerate((_property, _grids, _grid_workers, _stars)):
         counts.update(part(c))
-        progress("考评", (i + 1) / 4)
+        progress("考评", (i + 1) / 5)
     counts.update(_units(c, size))
     progress("考评", 1.0)
     counts["assessment_rounds"] = Round.objects.count()
