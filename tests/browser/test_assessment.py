@@ -270,3 +270,50 @@ def test_a_scheme_a_round_three_weighted_groups_reviews_and_the_public_board(pag
     body = page.inner_text("main")
     assert "zhujian" not in body and "alice" not in body and "鲍勃" not in body
     snap(page, "assessment-board")
+
+
+def test_a_resident_scores_a_helping_department_once_on_her_phone(browser, live_server) -> None:
+    """东港: at year end residents score the departments that helped their community; one answer each (a second
+    try is refused), and the department's result says how many answered."""
+    from gongzhi.assessment import selectors, services
+    from gongzhi.assessment.models import GroupKind, SubjectKind
+
+    cast = build_cast()
+    water = registry.unit_create(actor=None, area=cast.community, name="区水务局", credit_code=_code(21),
+                                 sector=Sector.ORGAN)
+    scheme = services.scheme_create(actor=cast.olga, area=cast.city, name="帮扶部门群众评议", period="annual",
+                                    subject_kind=SubjectKind.MEMBER_UNIT)
+    v = selectors.latest_version(scheme)
+    services.indicator_add(actor=cast.olga, version=v, code="1", name="帮扶成效", max_points=100,
+                           source="case_satisfaction")
+    services.group_add(actor=cast.olga, version=v, name="居民", weight=1, kind=GroupKind.RESIDENTS)
+    services.version_update(actor=cast.olga, version=v, min_answers=50)
+    services.version_publish(actor=cast.olga, version=v)
+    rnd = services.round_create(actor=cast.olga, scheme=scheme, name="2026年帮扶部门群众评议", area=cast.district,
+                                period_key="2026", period_start=dt.date(2026, 1, 1),
+                                period_end=dt.date(2026, 12, 31))
+    rnd = services.round_step(actor=cast.olga, round=rnd, name="open_scoring")
+    subject = rnd.subjects.get(unit=water)
+
+    phone = browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844},
+                                is_mobile=True, has_touch=True)
+    mobile = phone.new_page()
+    login(mobile, "bob", cast.password)
+    mobile.goto("/assessment/survey/")
+    stale = phone.new_page()
+    stale.goto(f"{live_server.url}/assessment/survey/")
+    card = mobile.locator(".survey-item[data-name='区水务局']")
+    card.locator("label.rate-4").click()
+    card.locator("button:has-text('提交评价')").click()
+    mobile.wait_for_selector("ul.messages li:has-text('区水务局')")
+    assert mobile.locator(".survey-item[data-name='区水务局']").count() == 0
+    again = stale.locator(".survey-item[data-name='区水务局']")
+    again.locator("label.rate-5").click()
+    again.locator("button").click()
+    stale.wait_for_selector("ul.messages li")
+    assert "每人每轮只能评价一次" in stale.inner_text("ul.messages")
+    assert SurveyAnswer.objects.filter(subject=subject).count() == 1
+    phone.close()
+    rnd = services.round_step(actor=cast.olga, round=rnd, name="close_scoring")
+    subject.refresh_from_db()
+    assert subject.answers == 1 and not subject.valid  # 1 of the 50 residents the scheme asks for
