@@ -54,3 +54,18 @@ def test_masks_keep_only_what_identifies_nobody() -> None:
     assert mask_phone("13800138000") == "138****8000"
     assert mask_id_number("11010519491231002X") == "110***********002X"
     assert mask_phone("") == ""
+
+
+def test_text_in_and_whole_number_name_the_field() -> None:
+    from gongzhi.core.validators import text_in, whole_number
+
+    assert text_in("  事由  ", "description", 10) == "事由"
+    for bad, args in ((" ", {"required": True}), ("x" * 11, {})):
+        with pytest.raises(InvalidInput) as e:
+            text_in(bad, "description", 10, **args)
+        assert set(e.value.fields) == {"description"}
+    assert whole_number("12", "points", 1, 100) == 12
+    for bad in (True, "1.5", 0, 101, None):
+        with pytest.raises(InvalidInput) as e:
+            whole_number(bad, "points", 1, 100)
+        assert set(e.value.fields) == {"points"}

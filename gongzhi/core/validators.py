@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any
 
 from django.utils.translation import gettext as _
 
@@ -112,3 +113,27 @@ def bounded_text(value: str | None, field: str, max_length: int) -> str:
     if len(text) > max_length:
         raise InvalidInput.on(field, _("不能超过 {n} 个字符").format(n=max_length))
     return text
+
+
+def text_in(value: str | None, field: str, limit: int, *, required: bool = False, message: str = "") -> str:
+    """Text stripped and at most ``limit`` characters; ``required`` refuses an empty one with ``message``."""
+    text = (value or "").strip()
+    if required and not text:
+        raise InvalidInput.on(field, message or _("此项必填"))
+    if len(text) > limit:
+        raise InvalidInput.on(field, _("不超过{n}个字").format(n=limit))
+    return text
+
+
+def whole_number(value: Any, field: str, lo: int, hi: int) -> int:
+    """An integer from ``lo`` to ``hi`` (a string of digits is read; a boolean is not a number)."""
+    if isinstance(value, bool):
+        raise InvalidInput.on(field, _("请填写整数"))
+    if not isinstance(value, int):
+        try:
+            value = int(value)
+        except (TypeError, ValueError):
+            raise InvalidInput.on(field, _("请填写整数")) from None
+    if not lo <= value <= hi:
+        raise InvalidInput.on(field, _("须在 {lo} 到 {hi} 之间").format(lo=lo, hi=hi))
+    return int(value)

@@ -30,6 +30,8 @@ from gongzhi.core import audit, workdays
 from gongzhi.core.errors import Forbidden, InvalidInput
 from gongzhi.core.permissions import require
 from gongzhi.core.scope import as_scope
+from gongzhi.core.validators import text_in as _text
+from gongzhi.core.validators import whole_number as _int
 from gongzhi.core.workflow import Transition
 from gongzhi.core.writes import apply_changes
 from gongzhi.registry.models import Area, AreaKind, MemberUnit, PartyOrganisation
@@ -65,26 +67,6 @@ REPORT_FIELDS = ["work_done", "problems", "next_plan"]
 
 
 # ------------------------------------------------------------------------------------------ helpers
-
-
-def _text(value: str, field: str, limit: int, *, required: bool = False, message: str = "") -> str:
-    value = (value or "").strip()
-    if required and not value:
-        raise InvalidInput.on(field, message or _("此项必填"))
-    if len(value) > limit:
-        raise InvalidInput.on(field, _("不超过{n}个字").format(n=limit))
-    return value
-
-
-def _int(value: Any, field: str, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        try:
-            value = int(value)
-        except (TypeError, ValueError):
-            raise InvalidInput.on(field, _("请填写整数")) from None
-    if not lo <= value <= hi:
-        raise InvalidInput.on(field, _("须在 {lo} 到 {hi} 之间").format(lo=lo, hi=hi))
-    return int(value)
 
 
 def _user(actor: Any) -> Any:
