@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from gongzhi.accounts import services as accounts
 from gongzhi.assessment import outcomes, selectors, services
-from gongzhi.assessment.models import GroupKind, Round, Sanction, Source, SubjectKind, SurveyAnswer
+from gongzhi.assessment.models import GroupKind, Round, Sanction, SchemeVersion, Source, SubjectKind, SurveyAnswer
 from gongzhi.cases import selectors as case_selectors
 from gongzhi.cases import services as cases
 from gongzhi.core.audit import AuditEntry
@@ -356,6 +356,11 @@ def test_three_best_grid_workers_half_yearly_from_their_grids_figures_and_the_sh
         services.version_update(actor=cast.olga, version=v, awards=[{"name": "最勤网格员", "indicator": "1"},
                                                                     {"name": "最勤网格员", "indicator": "2"}])
     assert set(e.value.fields) == {"awards"}
+    read = SchemeVersion.objects.get(pk=v.pk).version
+    services.version_update(actor=cast.olga, version=v, expected_version=read, honour_count=2)
+    with pytest.raises(Conflict):  # a second editor saving what she read before the first one saved
+        services.version_update(actor=cast.olga, version=v, expected_version=read, honour_count=5)
+    assert SchemeVersion.objects.get(pk=v.pk).honour_count == 2
     services.version_update(actor=cast.olga, version=v, objection_days=0,
                             awards=[{"name": "最勤网格员", "indicator": "1"},
                                     {"name": "最满意网格员", "indicator": "2"},

@@ -163,6 +163,9 @@ def test_a_scheme_is_built_as_data_and_frozen_when_published(cast: Cast) -> None
     group = ok(olga.post(f"/assessment/versions/{d}/groups", {"name": "第三方", "weight": "1"}), 201)
     assert olga.delete(f"/assessment/groups/{group['id']}").status_code == 204
     assert fields(olga.post(f"/assessment/versions/{d}/groups", {"name": "零", "weight": "0"})) == {"weight"}
+    rev = ok(olga.get(f"/assessment/schemes/{scheme['id']}"))["version"]["version"]
+    ok(olga.patch(f"/assessment/versions/{d}", {"honour_count": 2, "version": rev}))
+    assert olga.patch(f"/assessment/versions/{d}", {"honour_count": 3, "version": rev}).status_code == 409
     published = ok(olga.post(f"/assessment/versions/{d}/publish"))
     assert published["frozen"] and published["full_marks"] == "100.00"
     assert ok(olga.get(f"/assessment/schemes/{scheme['id']}", number=1))["version"]["number"] == 1

@@ -112,6 +112,7 @@ class AssessVersionIn(Schema):
     objection_days: int | None = Field(None, ge=0, le=365, description="公示期（天）")
     evidence_required: bool | None = None
     awards: list[AssessAwardIn] | None = Field(None, max_length=10, description="评选奖项（三最）")
+    version: int | None = Field(None, ge=1, description="读取时的修订号；他人已修改则 409")
 
 
 class AssessIndicatorIn(Schema):
@@ -254,7 +255,7 @@ def _version_out(v: SchemeVersion) -> dict[str, Any]:
         "self_assessment": v.self_assessment, "stages": v.stages, "stars": v.stars, "band_basis": v.band_basis,
         "bands": v.bands, "honour_count": v.honour_count, "shame_count": v.shame_count, "sanction": v.sanction,
         "min_answers": v.min_answers, "objection_days": v.objection_days, "evidence_required": v.evidence_required,
-        "awards": v.awards, "full_marks": _dec(services.full_marks(v)),
+        "awards": v.awards, "version": v.version, "full_marks": _dec(services.full_marks(v)),
         "indicators": [{
             "id": n.indicator.pk, "parent_id": n.indicator.parent_id, "code": n.indicator.code,
             "name": n.indicator.name, "depth": n.depth, "leaf": n.leaf, "max_points": _dec(n.max_points),
@@ -397,12 +398,13 @@ def update_version(request: HttpRequest, version_id: int, payload: AssessVersion
     user = user_of(request)
     version = _version(user, version_id)
     changes = {k: _plain(v) for k, v in payload.model_dump(exclude_unset=True).items() if v is not None}
+    expected = changes.pop("version", None)
     if "bands" in changes:  # a rank band carries its share, a score band its line
         basis = changes.get("band_basis", version.band_basis)
         key = "share" if basis == BandBasis.RANK else "min_score"
         changes["bands"] = [{"name": b["name"], key: b.get(key)} if key in b else {"name": b["name"]}
                             for b in changes["bands"]]
-    services.version_update(actor=user, version=version, **changes)
+    services.version_update(actor=user, version=version, expected_version=expected, **changes)
     return _version_out(_version(user, version_id))
 
 

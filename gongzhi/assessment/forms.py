@@ -9,7 +9,7 @@ from django import forms
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 
-from gongzhi.web.forms import DATE
+from gongzhi.web.forms import DATE, version_field
 
 from .models import BandBasis, GroupKind, Period, Source, SubjectKind, Verdict
 
@@ -109,6 +109,7 @@ class RulesForm(forms.Form):
     objection_days = forms.IntegerField(label=_("公示期（天）"), min_value=0, initial=5)
     self_assessment = forms.BooleanField(label=_("先自评/自愿申报"), required=False)
     evidence_required = forms.BooleanField(label=_("扣分须附依据"), required=False, initial=True)
+    version = version_field()
 
     @staticmethod
     def initial_for(v: Any) -> dict[str, Any]:
@@ -127,6 +128,7 @@ class RulesForm(forms.Form):
             "sanction_annual": bool(sanction.get("annual_only")),
             "min_answers": v.min_answers, "objection_days": v.objection_days,
             "self_assessment": v.self_assessment, "evidence_required": v.evidence_required,
+            "version": v.version,
         }
 
     def clean_stages(self) -> list[dict[str, Any]]:

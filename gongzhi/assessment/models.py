@@ -119,6 +119,9 @@ class SchemeVersion(models.Model):
     # 三最 and other named awards: ``[{"name": "最美网格员", "indicator": "3.1"}]`` — each goes to the best valid
     # subject on that indicator ("" = the total); subjects tied on the best value share it.
     awards = models.JSONField(_("评选奖项"), default=list, blank=True)
+    # Bumped by every change of the draft's rules: an editor saving rules she read before someone else saved is
+    # refused (409) instead of overwriting them.
+    version = models.PositiveIntegerField(_("修订号"), default=1, editable=False)
     min_answers = models.PositiveIntegerField(_("居民评价最少人数"), default=0)
     objection_days = models.PositiveSmallIntegerField(_("公示期（天）"), default=5)
     evidence_required = models.BooleanField(_("扣分须附依据"), default=True)

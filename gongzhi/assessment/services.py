@@ -181,10 +181,13 @@ VERSION_FIELDS = ("self_assessment", "stages", "stars", "band_basis", "bands", "
 
 
 @transaction.atomic
-def version_update(*, actor: Any, version: SchemeVersion, **changes: Any) -> SchemeVersion:
-    """The rules of a draft: self-assessment, review stages, stars, bands, 红黑榜 places, sanction, minimum answers."""
+def version_update(*, actor: Any, version: SchemeVersion, expected_version: int | None = None,
+                   **changes: Any) -> SchemeVersion:
+    """The rules of a draft: self-assessment, review stages, stars, bands, 红黑榜 places, sanction, minimum answers.
+    ``expected_version`` is the revision the editor read (the form's hidden field, the API's ``version``)."""
     _require_manage(actor, version.scheme.area_path)
     _draft(version)
+    seen = version.version if expected_version is None else expected_version
     unknown = set(changes) - set(VERSION_FIELDS)
     if unknown:
         raise InvalidInput.on(sorted(unknown)[0], _("未知字段"))
@@ -205,9 +208,13 @@ def version_update(*, actor: Any, version: SchemeVersion, **changes: Any) -> Sch
             raise InvalidInput.on(name, _("数值超出范围"))
         merged[name] = value
     before = audit.snapshot(version, list(VERSION_FIELDS))
+    updated = SchemeVersion.objects.filter(pk=version.pk, version=seen, published_at=None).update(
+        version=seen + 1, **merged)
+    if updated != 1:
+        raise Conflict(_("考评规则已被他人修改，请刷新后重试"))
     for k, v in merged.items():
         setattr(version, k, v)
-    version.save(update_fields=list(VERSION_FIELDS))
+    version.version = seen + 1
     audit.record(actor=actor, action="assessment.version.update", obj=version.scheme, before=before,
                  after=audit.snapshot(version, list(VERSION_FIELDS)))
     return version

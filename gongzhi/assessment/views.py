@@ -280,7 +280,8 @@ def rules_update(request: HttpRequest, pk: int) -> HttpResponse:
     form = RulesForm(request.POST, prefix="rules")
     if form.is_valid():
         try:
-            services.version_update(actor=request.user, version=version, **form.changes())
+            services.version_update(actor=request.user, version=version,
+                                    expected_version=form.cleaned_data.get("version"), **form.changes())
         except Conflict as exc:
             form.add_error(None, exc.message)
         except DomainError as exc:
