@@ -30,7 +30,7 @@ TEXT = 2000
 
 class MonthlyReportIn(Schema):
     organisation_id: int = Field(..., description="党组织")
-    month: str = Field(..., pattern=MONTH, description="月份 YYYY-MM（本月或近12个月）")
+    month: str = Field(..., pattern=MONTH, max_length=7, description="月份 YYYY-MM（本月或近12个月）")
     work_done: str = Field(..., min_length=1, max_length=TEXT, description="本月工作")
     problems: str = Field("", max_length=TEXT, description="存在问题")
     next_plan: str = Field("", max_length=TEXT, description="下月计划")
@@ -151,7 +151,7 @@ def _month(raw: str | None) -> dt.date | None:
 
 @router.get("/supervision/reports", response=dict, summary="月述月评 Monthly reports")
 def list_reports(request: HttpRequest, area_id: int | None = None,
-                 month: str | None = Query(None, pattern=MONTH, description="YYYY-MM"),
+                 month: str | None = Query(None, pattern=MONTH, max_length=7, description="YYYY-MM"),
                  state: Literal["draft", "submitted", "reviewed", "returned"] | None = None,
                  queue: bool = Query(False, description="只列待我评议的"),
                  limit: int = Query(50, ge=1, le=MAX_LIMIT), after: int | None = None) -> dict[str, Any]:
@@ -177,7 +177,8 @@ def create_report(request: HttpRequest, payload: MonthlyReportIn) -> Status[dict
 
 @router.get("/supervision/reports/overview", response=dict, summary="月度述职情况 The month of an area")
 def reports_overview(request: HttpRequest, area_id: int,
-                     month: str | None = Query(None, pattern=MONTH, description="YYYY-MM，默认本月")) -> dict[str, Any]:
+                     month: str | None = Query(None, pattern=MONTH, max_length=7,
+                                               description="YYYY-MM，默认本月")) -> dict[str, Any]:
     """Each organisation expected to report in the area: submitted or missing, and the verdicts."""
     user = user_of(request)
     area = get_scoped(user, Area, area_id, cap=Cap.ASSESS_VIEW)
