@@ -6,6 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal as D
 
+import pytest
+from django.db import DataError, connection, transaction
+
 from gongzhi.assessment import selectors, services
 from gongzhi.assessment.models import ComputedValue, Subject
 from gongzhi.core import bulk
@@ -30,6 +33,11 @@ def test_update_rows_and_insert_rows_store_what_save_would(cast: Cast) -> None:
     assert (got[b.pk].total, got[b.pk].valid, got[b.pk].rank, got[b.pk].notes) == (None, False, None, [])
     assert (got[c.pk].total, got[c.pk].band, got[c.pk].listed, got[c.pk].stars) == (D("0.01"), "黄", "black", 5)
     assert bulk.update_rows(Subject, [], ["total"]) == 0
+    if connection.vendor == "postgresql":  # too long for varchar(10): refused as save() would, never cut
+        c.band = "很长的档次名称超过十个字"
+        with pytest.raises(DataError), transaction.atomic():
+            bulk.update_rows(Subject, [c], ["band"])
+        assert Subject.objects.get(pk=c.pk).band == "黄"
 
     computed = next(i for i in selectors.period_leaves(rnd.scheme_version, rnd.period_key) if i.source != "manual")
     rows = [ComputedValue(subject=a, indicator=computed, figure=None, points=D("0"), basis=""),

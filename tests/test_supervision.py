@@ -27,7 +27,7 @@ from gongzhi.core.models import AuditEntry
 from gongzhi.core.scope import forget_scope
 from gongzhi.registry import services as registry
 from gongzhi.registry.demo import credit_code
-from gongzhi.registry.models import OrgLevel, Sector
+from gongzhi.registry.models import OrgLevel, PartyOrganisation, Sector
 from gongzhi.supervision import selectors, services
 from gongzhi.supervision.models import CrossCheck, Finding, MonthlyReport, Rectification
 from gongzhi.supervision.workflow import FINDING, REPORT, FindingState, ReportState
@@ -703,3 +703,26 @@ def test_the_demo_builds_months_of_reports_and_a_check_in_every_state(world: Wor
     MonthlyReport.objects.all().delete()
     demo.load(size="small", seed=1, today=timezone.localdate(), progress=lambda *a: None)
     assert sorted(MonthlyReport.objects.values_list("organisation_id", "month", "state", "verdict")) == first
+
+
+def test_only_the_organisations_own_secretary_reports_and_only_those_expected_to(world: World) -> None:
+    c = world.cast
+    street_secretary = user(c, "stu", "party_secretary", c.street)
+    with pytest.raises(Forbidden):  # the street's secretary does not write the community's report
+        report(world, actor=street_secretary)
+    group = PartyOrganisation.objects.get(name="1号楼党小组")
+    with pytest.raises(InvalidInput) as e:  # a party group is not asked for a monthly report
+        report(world, organisation=group)
+    assert set(e.value.fields) == {"organisation"}
+    mine = report(world, actor=street_secretary, organisation=world.street_org)
+    assert mine.organisation == world.street_org
+    assert "secretary" not in services.report_roles(street_secretary, report(world))
+
+
+def test_a_residents_account_is_no_member_of_an_inspection_team(world: World) -> None:
+    c = world.cast
+    resident = user(c, "rosa", "resident", c.community2)
+    with pytest.raises(InvalidInput) as e:
+        a_check(world, team=[resident])
+    assert set(e.value.fields) == {"team"}
+    assert a_check(world, team=[c.charlie]).team.get() == c.charlie  # staff of the inspecting community

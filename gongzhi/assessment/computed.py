@@ -121,7 +121,7 @@ def _hours(rnd: Round, subjects: list[Subject]) -> dict[int, Decimal]:
 
 def _subject_key(s: Subject) -> tuple[str, int] | None:
     """What makes two rounds' subjects the same one (a unit, an area, an organisation or a person)."""
-    for name in ("unit_id", "area_id", "org_id", "person_id"):
+    for name in ("person_id", "unit_id", "org_id", "area_id"):  # a grid worker has her grid too: the person first
         value = getattr(s, name)
         if value:
             return name, value
@@ -156,10 +156,10 @@ def _round_results(rnd: Round, subjects: list[Subject],
             if feed is None or found is None:
                 out[(ind.pk, s.pk)] = (None, Decimal(0), "本期无该考评结果")
             elif not found.valid or found.total is None:
-                out[(ind.pk, s.pk)] = (None, Decimal(0), f"{feed.name}：结果无效（{found.answers} 人评价）")
+                out[(ind.pk, s.pk)] = (None, Decimal(0), f"{feed.name}：结果无效（{found.answers} 人评价）"[:200])
             else:
                 points = cents(ind.max_points * found.total / scale) if scale > 0 else Decimal(0)
-                out[(ind.pk, s.pk)] = (found.total, points, f"{feed.name}：{found.total} 分（满分 {scale}）")
+                out[(ind.pk, s.pk)] = (found.total, points, f"{feed.name}：{found.total} 分（满分 {scale}）"[:200])
     return out
 
 

@@ -148,6 +148,8 @@ def _check_json_rules(*, stages: list[dict], stars: list[dict], bands: list[dict
     if bands:
         if any(not str(b.get("name", "")).strip() for b in bands):
             raise InvalidInput.on("bands", _("每一档须有名称"))
+        if any(len(str(b["name"]).strip()) > 10 for b in bands):
+            raise InvalidInput.on("bands", _("档名不超过10个字"))
         if band_basis == BandBasis.RANK:
             try:
                 shares = [Decimal(str(b["share"])) for b in bands]

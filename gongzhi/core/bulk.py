@@ -19,6 +19,14 @@ from django.db import connections, models, router
 CHUNK = 10_000
 
 
+def _array_type(field: models.Field[Any, Any], connection: Any) -> str:
+    """The element type of a column's parameter array. Text goes as unbounded ``varchar``: an explicit cast to
+    ``varchar(n)`` would silently cut a longer value, where assigning it to the column refuses it as save() does."""
+    if isinstance(field, models.CharField):
+        return str(connection.ops.cast_char_field_without_max_length)
+    return str(field.db_type(connection))
+
+
 def update_rows(model: type[models.Model], rows: Sequence[models.Model], fields: Sequence[str]) -> int:
     """Store ``fields`` of every instance in ``rows`` (matched by primary key); returns the number of rows."""
     if not rows:
@@ -46,7 +54,7 @@ def update_rows(model: type[models.Model], rows: Sequence[models.Model], fields:
         if connection.vendor == "postgresql":
             # One array per column, unnested into rows: a dozen parameters whatever the number of rows, so neither
             # the statement text nor the driver's placeholder parsing grows with the rows.
-            casts = [f.db_type(connection) for f in concrete] + [pk.rel_db_type(connection)]
+            casts = [_array_type(f, connection) for f in concrete] + [pk.rel_db_type(connection)]
             names = [f"c{i}" for i in range(len(concrete))] + ["pk"]
             sets = ", ".join(f"{col} = v.{name}" for col, name in zip(columns, names, strict=False))
             arrays = ", ".join(f"%s::{cast}[]" for cast in casts)
@@ -68,7 +76,8 @@ def insert_rows(model: type[models.Model], objs: Sequence[models.Model]) -> int:
         return 0
     connection = connections[router.db_for_write(model)]
     meta = model._meta
-    concrete = [f for f in meta.concrete_fields if not f.primary_key]
+    concrete = [f for f in meta.concrete_fields if not f.primary_key and not f.generated
+                and getattr(f, "db_default", models.NOT_PROVIDED) is models.NOT_PROVIDED]
     table = connection.ops.quote_name(meta.db_table)
     columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in concrete)
 
@@ -77,8 +86,7 @@ def insert_rows(model: type[models.Model], objs: Sequence[models.Model]) -> int:
 
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            arrays = ", ".join(f"%s::{f.db_type(connection)}[]"
-                               for f in concrete)
+            arrays = ", ".join(f"%s::{_array_type(f, connection)}[]" for f in concrete)
             for start in range(0, len(objs), CHUNK):
                 table_of_values = list(zip(*(values(obj) for obj in objs[start:start + CHUNK]), strict=True))
                 cursor.execute(f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays})",

@@ -227,9 +227,9 @@ def claim_roles(actor: Any, claim: PointClaim) -> set[str]:
         # Nobody checks her own claim: a worker who is also a resident only files and withdraws.
         return {OWNER}
     # Four eyes at each step: who collected a claim does not decide it, and neither of them approves it.
-    if actor.pk == claim.collected_by_id:
+    if scope.user_id is not None and scope.user_id == claim.collected_by_id:
         roles -= {COUNCIL, COMMUNITY}
-    if actor.pk == claim.decided_by_id:
+    if scope.user_id is not None and scope.user_id == claim.decided_by_id:
         roles.discard(COMMUNITY)
     return roles
 

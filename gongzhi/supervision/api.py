@@ -230,8 +230,15 @@ def create_check(request: HttpRequest, payload: CrossCheckIn) -> Status[dict[str
     users = list(get_user_model().objects.filter(pk__in=payload.team))
     if len(users) != len(set(payload.team)):
         raise InvalidInput.on("team", "核查组成员不存在")
-    check = services.check_create(actor=user, area=area, inspecting_area=inspecting, checked_on=payload.checked_on,
-                                  team=users, methods=payload.methods, summary=payload.summary)
+    try:
+        check = services.check_create(actor=user, area=area, inspecting_area=inspecting,
+                                      checked_on=payload.checked_on, team=users, methods=payload.methods,
+                                      summary=payload.summary)
+    except InvalidInput as exc:  # the service names the areas, the payload their ids
+        renamed = {"area": "area_id", "inspecting_area": "inspecting_area_id"}
+        if set(exc.fields) & set(renamed):
+            raise InvalidInput(exc.message, {renamed.get(k, k): v for k, v in exc.fields.items()}) from None
+        raise
     return Status(201, _check_out(selectors.check_get(user, check.pk)))
 
 
@@ -249,15 +256,17 @@ def add_finding(request: HttpRequest, check_id: int, payload: FindingIn) -> Stat
     user = user_of(request)
     check = selectors.check_get(user, check_id)
     area = None
+    # Only the inspected area's own nodes and units can answer for a finding; one message whether an id exists
+    # elsewhere or not at all (nothing learnt about the rest of the tree).
     if payload.area_id is not None:
-        area = Area.objects.filter(pk=payload.area_id).first()
+        area = Area.objects.filter(pk=payload.area_id, path__startswith=check.area_path).first()
         if area is None:
-            raise InvalidInput.on("area_id", "区域不存在")
+            raise InvalidInput.on("area_id", "责任区域须在被核查区域内")
     unit = None
     if payload.unit_id is not None:
-        unit = MemberUnit.objects.filter(pk=payload.unit_id).first()
+        unit = MemberUnit.objects.filter(pk=payload.unit_id, area__path__startswith=check.area_path).first()
         if unit is None:
-            raise InvalidInput.on("unit_id", "单位不存在")
+            raise InvalidInput.on("unit_id", "责任单位须位于被核查区域内")
     try:
         finding = services.finding_add(actor=user, cross_check=check, description=payload.description,
                                        category=payload.category, place=payload.place, area=area, unit=unit,

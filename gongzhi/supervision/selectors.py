@@ -62,6 +62,12 @@ def report_get(user: Any, pk: Any) -> MonthlyReport:
         "organisation", "area", "created_by", "submitted_by", "reviewed_by", "returned_by"), pk)
 
 
+def reports_monthly(org: PartyOrganisation, area: Area) -> bool:
+    """Whether ``org`` (on ``area``) is one of those :func:`reporting_orgs` expects a monthly report from."""
+    return (area.kind in REPORTING_KINDS and org.sector == Sector.COMMUNITY and org.unit_id is None
+            and org.level != OrgLevel.GROUP)
+
+
 def reporting_orgs(user: Any, area: Area) -> QuerySet[PartyOrganisation]:
     """The organisations expected to report monthly in ``area``'s subtree (streets' and communities' own)."""
     return (scoped(user, PartyOrganisation).filter(area__path__prefix=area.path, area__kind__in=REPORTING_KINDS,

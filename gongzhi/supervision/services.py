@@ -36,6 +36,7 @@ from gongzhi.core.workflow import Transition
 from gongzhi.core.writes import apply_changes
 from gongzhi.registry.models import Area, AreaKind, MemberUnit, PartyOrganisation
 
+from . import selectors
 from .models import (
     MAX_DEADLINE_DAYS,
     MAX_TEAM,
@@ -121,6 +122,10 @@ def report_create(*, actor: Any, organisation: PartyOrganisation, month: Any, wo
     organisation and month: of two saving at once, one writes it and the other is told it exists."""
     area = Area.objects.get(pk=organisation.area_id)
     require(actor, Cap.SUPERVISION_REPORT, area_path=area.path)
+    if actor is not None and area.path not in as_scope(actor).area_prefixes(Cap.SUPERVISION_REPORT):
+        raise Forbidden(_("述职由本级党组织书记填报"))  # a street's secretary does not write a community's
+    if not selectors.reports_monthly(organisation, area):
+        raise InvalidInput.on("organisation", _("只有街道、社区党组织按月述职"))
     month = _check_month(month, today or timezone.localdate())
     texts = _report_texts(work_done, problems, next_plan)
     exists = _("{org}{month}的述职已填报").format(org=organisation.name, month=f"{month:%Y-%m}")
@@ -159,12 +164,14 @@ def _wrote(actor: Any, report: MonthlyReport) -> bool:
 
 
 def report_roles(actor: Any, report: MonthlyReport) -> set[str]:
-    """Which of the table's actors the caller is for this report (never the reviewer of her own)."""
+    """Which of the table's actors the caller is for this report: the secretary holds SUPERVISION_REPORT on the
+    organisation's own node; a reviewer holds ASSESS_REVIEW above it (the street for a community, the district
+    for both), and never reviews a report she wrote or submitted."""
     if actor is None:
         return {SECRETARY, REVIEWER}
     scope = as_scope(actor)
     roles = set()
-    if scope.can(Cap.SUPERVISION_REPORT, area_path=report.area_path):
+    if report.area_path in scope.area_prefixes(Cap.SUPERVISION_REPORT):  # her own organisation's node, not below
         roles.add(SECRETARY)
     if scope.can(Cap.ASSESS_REVIEW, area_path=parent_path(report.area_path)) and not _wrote(actor, report):
         roles.add(REVIEWER)
@@ -228,8 +235,9 @@ def _members(users: Iterable[Any], inspecting: Area, inspected: Area) -> list[An
     found = list(get_user_model().objects.filter(pk__in=ids, is_active=True))
     if len(found) != len(ids):
         raise InvalidInput.on("team", _("核查组成员不存在或已停用"))
+    # Staff of the inspecting area (a resident's account there is not a member of an inspection team).
     inside = set(RoleGrant.objects.filter(user_id__in=ids, area__path__prefix=inspecting.path)
-                 .values_list("user_id", flat=True))
+                 .exclude(role="resident").values_list("user_id", flat=True))
     own = set(RoleGrant.objects.filter(user_id__in=ids, area__path__prefix=inspected.path)
               .values_list("user_id", flat=True))
     outsiders = [u for u in found if u.pk not in inside or u.pk in own]

@@ -289,8 +289,10 @@ def check_detail(request: HttpRequest, pk: int) -> HttpResponse:
         form = _finding_form(request, check, request.POST)
         if form.is_valid():
             d = form.cleaned_data
-            area = Area.objects.filter(pk=d["area"]).first() if d["area"] else None
-            unit = MemberUnit.objects.filter(pk=d["unit"]).first() if d["unit"] else None
+            inside = check.area_path  # the inspected area's own nodes and units only, as the choices offer
+            area = Area.objects.filter(pk=d["area"], path__startswith=inside).first() if d["area"] else None
+            unit = (MemberUnit.objects.filter(pk=d["unit"], area__path__startswith=inside).first()
+                    if d["unit"] else None)
             finding = _attempt(form, lambda: services.finding_add(
                 actor=request.user, cross_check=check, description=d["description"], category=d["category"],
                 place=d["place"], area=area, unit=unit, deadline_days=d["deadline_days"]))
