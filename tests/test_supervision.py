@@ -726,3 +726,22 @@ def test_a_residents_account_is_no_member_of_an_inspection_team(world: World) ->
         a_check(world, team=[resident])
     assert set(e.value.fields) == {"team"}
     assert a_check(world, team=[c.charlie]).team.get() == c.charlie  # staff of the inspecting community
+
+
+def test_the_findings_api_list_asks_a_fixed_number_of_queries_whatever_the_rows(world: World) -> None:
+    c = world.cast
+    check = a_check(world)
+    api = Api(c.charlie)  # a team member: her inspector role comes from the team, not from a capability
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            response = api.get("/supervision/findings?state=all")
+            assert response.status_code == 200
+        return len(ctx.captured_queries)
+
+    a_finding(world, check)
+    queries()  # the token and the scope are cached after the first request
+    one = queries()
+    for i in range(5):
+        a_finding(world, check, description=f"问题{i}")
+    assert queries() == one

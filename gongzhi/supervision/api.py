@@ -103,7 +103,8 @@ def _check_out(c: CrossCheck) -> dict[str, Any]:
     return {"id": c.pk, "area": {"id": c.area_id, "name": c.area.name},
             "inspecting_area": {"id": c.inspecting_area_id, "name": c.inspecting_area.name},
             "checked_on": c.checked_on, "methods": c.methods, "method_labels": c.method_labels(),
-            "summary": c.summary, "team": [_user_out(u) for u in c.team.order_by("pk")], "version": c.version}
+            "summary": c.summary, "team": [_user_out(u) for u in sorted(c.team.all(), key=lambda u: u.pk)],
+            "version": c.version}
 
 
 def _finding_out(f: Finding, user: Any) -> dict[str, Any]:

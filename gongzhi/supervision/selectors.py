@@ -167,7 +167,7 @@ def my_reports(user: Any, limit: int = 30) -> list[MonthlyReport]:
 
 def checks(user: Any, *, area: Area | None = None) -> QuerySet[CrossCheck]:
     """Checks the viewer sees; ``area``: those of which either side lies in its subtree."""
-    qs = scoped(user, CrossCheck).select_related("area", "inspecting_area")
+    qs = scoped(user, CrossCheck).select_related("area", "inspecting_area").prefetch_related("team")
     if area is not None:
         qs = qs.filter(Q(area_path__prefix=area.path) | Q(inspecting_path__prefix=area.path))
     return qs.order_by("-checked_on", "-pk")
@@ -188,7 +188,8 @@ def findings(user: Any, *, area: Area | None = None, state: str | None = None, o
              cross_check: CrossCheck | None = None) -> QuerySet[Finding]:
     """The 问题台账 the viewer sees; ``area``: the findings whose responsible area lies in its subtree; ``state``:
     one state or ``open`` for all of the open ones; ``overdue``: past their deadline (or closed late)."""
-    qs = scoped(user, Finding).select_related("cross_check__area", "cross_check__inspecting_area", "area", "unit")
+    qs = (scoped(user, Finding).select_related("cross_check__area", "cross_check__inspecting_area", "area", "unit")
+          .prefetch_related("cross_check__team"))  # who may verify, for every row, in one query
     if area is not None:
         qs = qs.filter(area_path__prefix=area.path)
     if cross_check is not None:

@@ -294,7 +294,8 @@ def is_inspector(actor: Any, cross_check: CrossCheck) -> bool:
     scope = as_scope(actor)
     if scope.can(Cap.SUPERVISION_CHECK, area_path=cross_check.inspecting_path):
         return True
-    return scope.user_id is not None and cross_check.team.filter(pk=scope.user_id).exists()
+    # .all() so that a list which prefetched the teams (selectors.findings) asks nothing more per finding.
+    return scope.user_id is not None and any(u.pk == scope.user_id for u in cross_check.team.all())
 
 
 @transaction.atomic
