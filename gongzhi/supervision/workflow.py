@@ -6,7 +6,8 @@ decided in :mod:`gongzhi.supervision.services`:
 - 月述月评: ``secretary`` holds ``Cap.SUPERVISION_REPORT`` on the organisation's own node (its party secretary);
   ``reviewer`` holds ``Cap.ASSESS_REVIEW`` on a node above it (the parent of the organisation's area or higher: the
   street for a community's committee, the district for a street's working committee and for the communities too)
-  and is not the one who wrote or submitted the report. A return needs its reason; a 差 needs a note (checked in the service).
+  and is not the one who wrote or submitted the report. A return needs its reason; a 差 needs a note (checked in the
+  service).
 - 交叉核查: ``responsible`` holds ``Cap.SUPERVISION_RECTIFY`` on the finding's responsible area (or on its member
   unit); ``inspector`` is on the check's team or holds ``Cap.SUPERVISION_CHECK`` on the inspecting area. A send-back
   needs its reason.
