@@ -75,6 +75,8 @@ INSTALLED_APPS = [
     "gongzhi.assessment",
     "gongzhi.points",
     "gongzhi.supervision",
+    "gongzhi.govservice",
+    "gongzhi.sites",
     "gongzhi.notifications",
     "gongzhi.api",
     "gongzhi.web",

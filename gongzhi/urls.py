@@ -17,6 +17,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("assessment/", include("gongzhi.assessment.urls")),
     path("points/", include("gongzhi.points.urls")),
     path("supervision/", include("gongzhi.supervision.urls")),
+    path("services/", include("gongzhi.govservice.urls")),
+    path("sites/", include("gongzhi.sites.urls")),
     path("", include("gongzhi.web.urls")),
 ]
 if settings.DEBUG:

@@ -41,6 +41,11 @@ CAP_LABELS: dict[str, Any] = {
     Cap.SUPERVISION_REPORT: _("填报月度述职"),
     Cap.SUPERVISION_CHECK: _("组织交叉核查"),
     Cap.SUPERVISION_RECTIFY: _("填报问题整改"),
+    Cap.SERVICE_VIEW: _("查看政务服务办件"),
+    Cap.SERVICE_ACCEPT: _("窗口受理与出件"),
+    Cap.SERVICE_DECIDE: _("审批政务服务事项"),
+    Cap.SERVICE_CATALOGUE: _("维护服务事项目录"),
+    Cap.SITE_MANAGE: _("管理服务阵地"),
 }
 
 # Object kinds and verbs of audit actions ("app.object.verb"); unknown parts fall back to the whole code.

@@ -74,6 +74,17 @@ class Cap:
     SUPERVISION_REPORT = "supervision_report"
     SUPERVISION_CHECK = "supervision_check"
     SUPERVISION_RECTIFY = "supervision_rectify"
+    # Services anywhere (F1–F2, 全市通办): see the applications and figures of an area; accept an application at a
+    # window, for a resident of anywhere, and hand out the result (前台综合受理, 统一窗口出件; a grid worker applying
+    # on a resident's behalf, 帮办代办); decide it as the deciding department (后台分类审批, unit-anchored); keep the
+    # catalogue (items, materials, forms, time limits).
+    SERVICE_VIEW = "service_view"
+    SERVICE_ACCEPT = "service_accept"
+    SERVICE_DECIDE = "service_decide"
+    SERVICE_CATALOGUE = "service_catalogue"
+    # Service sites (F3–F4): keep the sites of an area (党群服务中心, 红色驿站 …), their rooms and duty rota, and
+    # take room bookings; residents and units book without a capability.
+    SITE_MANAGE = "site_manage"
 
 
 @dataclass(frozen=True)
@@ -87,7 +98,8 @@ class RolePolicy:
 _OFFICIAL = frozenset(
     {Cap.VIEW, Cap.VIEW_PEOPLE, Cap.EDIT_REGISTRY, Cap.IMPORT, Cap.VIEW_AUDIT, Cap.CASE_VIEW, Cap.CASE_DISPATCH,
      Cap.COUNCIL_RUN, Cap.COBUILD_VIEW, Cap.COBUILD_MANAGE, Cap.ASSESS_VIEW, Cap.ASSESS_MANAGE, Cap.ASSESS_REVIEW,
-     Cap.POINTS_APPROVE, Cap.POINTS_STORE, Cap.SUPERVISION_CHECK}
+     Cap.POINTS_APPROVE, Cap.POINTS_STORE, Cap.SUPERVISION_CHECK, Cap.SERVICE_VIEW, Cap.SERVICE_ACCEPT,
+     Cap.SITE_MANAGE}
 )
 
 POLICIES: dict[str, RolePolicy] = {
@@ -102,7 +114,7 @@ POLICIES: dict[str, RolePolicy] = {
                 {
                     Cap.VIEW, Cap.VIEW_PEOPLE, Cap.EDIT_PEOPLE, Cap.REVEAL_PHONE,
                     Cap.CASE_REPORT, Cap.CASE_VIEW, Cap.CASE_HANDLE, Cap.CASE_VERIFY, Cap.COBUILD_VIEW,
-                    Cap.POINTS_COLLECT,
+                    Cap.POINTS_COLLECT, Cap.SERVICE_ACCEPT,
                 }
             ),
         ),
@@ -117,7 +129,7 @@ POLICIES: dict[str, RolePolicy] = {
                     Cap.CASE_REPORT, Cap.CASE_VIEW, Cap.CASE_DISPATCH, Cap.CASE_HANDLE, Cap.CASE_VERIFY,
                     Cap.COBUILD_VIEW, Cap.COBUILD_MANAGE, Cap.ASSESS_VIEW,
                     Cap.POINTS_COLLECT, Cap.POINTS_DECIDE, Cap.POINTS_APPROVE, Cap.POINTS_STORE,
-                    Cap.SUPERVISION_RECTIFY,
+                    Cap.SUPERVISION_RECTIFY, Cap.SERVICE_VIEW, Cap.SERVICE_ACCEPT, Cap.SITE_MANAGE,
                 }
             ),
         ),
@@ -128,7 +140,7 @@ POLICIES: dict[str, RolePolicy] = {
         RolePolicy(
             Role.UNIT_HANDLER, "unit", (),
             frozenset({Cap.VIEW, Cap.VIEW_PEOPLE, Cap.REVEAL_PHONE, Cap.CASE_VIEW, Cap.CASE_HANDLE, Cap.COBUILD_VIEW,
-                       Cap.COBUILD_OFFER, Cap.SUPERVISION_RECTIFY}),
+                       Cap.COBUILD_OFFER, Cap.SUPERVISION_RECTIFY, Cap.SERVICE_DECIDE}),
         ),
         RolePolicy(
             Role.PARTY_SECRETARY,
@@ -145,7 +157,8 @@ POLICIES: dict[str, RolePolicy] = {
             Role.ORG_ADMIN,
             "area",
             ("city", "district"),
-            (_OFFICIAL - {Cap.CASE_DISPATCH}) | {Cap.EDIT_PARTY, Cap.REVEAL_PHONE, Cap.REVEAL_ID},
+            (_OFFICIAL - {Cap.CASE_DISPATCH})
+            | {Cap.EDIT_PARTY, Cap.REVEAL_PHONE, Cap.REVEAL_ID, Cap.SERVICE_CATALOGUE},
         ),
         # Manages staff accounts and their roles inside her node (a street's administrator: only her street).
         RolePolicy(
@@ -156,7 +169,8 @@ POLICIES: dict[str, RolePolicy] = {
             Role.SYSADMIN,
             "area",
             ("city",),
-            _OFFICIAL | {Cap.EDIT_PEOPLE, Cap.EDIT_PARTY, Cap.EDIT_AREA_TREE, Cap.MANAGE_ACCOUNTS, Cap.CASE_CONFIGURE},
+            _OFFICIAL | {Cap.EDIT_PEOPLE, Cap.EDIT_PARTY, Cap.EDIT_AREA_TREE, Cap.MANAGE_ACCOUNTS, Cap.CASE_CONFIGURE,
+                         Cap.SERVICE_CATALOGUE},
         ),
     )
 }

@@ -20,11 +20,13 @@ from gongzhi.cobuild.api import router as cobuild_router
 from gongzhi.core.errors import NotFound
 from gongzhi.councils.api import router as councils_router
 from gongzhi.dispatch.api import router as dispatch_router
+from gongzhi.govservice.api import router as govservice_router
 from gongzhi.jobs.api import router as jobs_router
 from gongzhi.notifications.api import router as notifications_router
 from gongzhi.patrol.api import router as patrol_router
 from gongzhi.points.api import router as points_router
 from gongzhi.registry.api import router as registry_router
+from gongzhi.sites.api import router as sites_router
 from gongzhi.supervision.api import router as supervision_router
 
 from . import errors
@@ -86,6 +88,8 @@ api.add_router("", patrol_router)
 api.add_router("", assessment_router)
 api.add_router("", points_router)
 api.add_router("", supervision_router)
+api.add_router("", govservice_router)
+api.add_router("", sites_router)
 api.add_router("", cobuild_router)
 api.add_router("", dispatch_router)
 api.add_router("", accounts_router)

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class GovserviceConfig(AppConfig):
+    name = "gongzhi.govservice"
+    label = "govservice"
+    verbose_name = "政务服务"

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class SitesConfig(AppConfig):
+    name = "gongzhi.sites"
+    label = "service_sites"  # "sites" is django.contrib.sites' label
+    verbose_name = "服务阵地"
