@@ -3,20 +3,23 @@ with 20 indicators (19 scored by raters, 1 computed from the cases) and 3 rater 
 residents), then, printed beside their targets:
 - ``services.compute(round)``: totals, ranks, stars, bands and 红黑榜 of every subject (target ≤ 2 s),
 - the results API for one district, first page of 50 and of 200, p50/p95 (target p95 ≤ 100 ms),
-- residents' answers through ``services.survey_answer``, every resident trying twice: answers accepted per second
-  with one per resident held (target ≥ 1,000/s; worker processes on PostgreSQL, one on SQLite, which has one writer).
+- residents' answers through ``services.survey_answer``, every resident answering once and a share of them
+  (``--again``, one in ten by default; 1.0: everyone) trying a second time among the others: answers accepted per
+  second with one per resident held (target ≥ 1,000/s; worker processes on PostgreSQL, one on SQLite, which has
+  one writer).
 
 The tree, subjects, sheets (two submitted sheets per subject) and answers are built directly with bulk_create into a
 throw-away database: a fresh SQLite file in a temporary folder, or the PostgreSQL database named by
 GONGZHI_DATABASE_URL with the suffix ``_assess`` (dropped and recreated: never point it at data you keep).
 
-Usage: .venv/bin/python bench/assessment.py [--grids 10000] [--residents 4000] [--processes 4]
+Usage: .venv/bin/python bench/assessment.py [--grids 10000] [--residents 4000] [--processes 4] [--again 0.1]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -260,9 +263,12 @@ def _answers(args: argparse.Namespace, rnd: Any) -> None:
     assert subject is not None
     before = SurveyAnswer.objects.filter(subject=subject).count()
     workers = args.processes if connection.vendor == "postgresql" else 1
-    # Every resident tries twice, the second try mixed in among the others' first tries; the crowd is split over
-    # worker processes as a server's workers would be (processes, not threads: one interpreter lock each).
-    work = ids + ids
+    # Every resident answers; a share of them tries again, the tries shuffled (seeded) so second tries come among
+    # the others' first tries, on another worker as often as not. The crowd is split over worker processes as a
+    # server's workers would be (processes, not threads: one interpreter lock each).
+    again = ids[::max(1, round(1 / args.again))] if args.again > 0 else []
+    work = ids + again
+    random.Random(7).shuffle(work)
     chunks = [(subject.pk, work[i::workers]) for i in range(workers)]
     connections.close_all()  # the children must not share the parent's connection
     t = time.perf_counter()
@@ -286,7 +292,8 @@ def _answers(args: argparse.Namespace, rnd: Any) -> None:
     held = "held" if stored == len(ids) == accepted else "BROKEN"
     where = f"{workers} processes, PostgreSQL" if workers > 1 else f"one process, {connection.vendor}"
     print(f"survey answers ({where})  {accepted / elapsed:8,.0f} accepted/s  "
-          f"({len(work) / elapsed:,.0f} tries/s; {accepted:,} accepted, {refused:,} second tries refused, "
+          f"({len(work) / elapsed:,.0f} tries/s; {accepted:,} accepted, {refused:,} of {len(again):,} second tries "
+          f"refused, "
           f"one per resident {held})   target >= 1,000/s")
     if errors:
         print("errors: " + "; ".join(errors[:3]))
@@ -297,6 +304,7 @@ def main() -> None:
     parser.add_argument("--grids", type=int, default=10_000)
     parser.add_argument("--residents", type=int, default=4_000)
     parser.add_argument("--processes", type=int, default=4)
+    parser.add_argument("--again", type=float, default=0.1, help="share of residents trying a second time")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -310,7 +318,7 @@ def main() -> None:
     print(f"# gongzhi assessment benchmark ({'PostgreSQL' if url else 'SQLite'}, {os.cpu_count()} cores, "
           f"{args.grids:,} grids)")
     out = subprocess.run([sys.executable, __file__, "--child", "--grids", str(args.grids), "--residents",
-                          str(args.residents), "--processes", str(args.processes)],
+                          str(args.residents), "--processes", str(args.processes), "--again", str(args.again)],
                          env={**os.environ, **env}, cwd=ROOT, text=True, capture_output=True)
     print(out.stdout.rstrip())
     if out.returncode:

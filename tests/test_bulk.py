@@ -48,3 +48,32 @@ def test_update_rows_and_insert_rows_store_what_save_would(cast: Cast) -> None:
     assert (stored[a.pk].figure, stored[a.pk].points, stored[a.pk].basis) == (None, D("0.00"), "")
     assert (stored[b.pk].figure, stored[b.pk].points, stored[b.pk].basis) == (D("93.33"), D("18.67"),
                                                                              "诉求满意率 93.33%")
+
+
+def test_insert_once_writes_the_row_and_its_audit_entry_once(cast: Cast) -> None:
+    from gongzhi.assessment.models import SurveyAnswer
+    from gongzhi.core import audit
+    from gongzhi.core.models import AuditEntry
+
+    _companies(cast)
+    scheme = _scheme(cast, computed=True)
+    rnd = services.round_create(actor=cast.olga, scheme=scheme, name="一次", area=cast.district, period_key="2026",
+                                period_start=dt.date(2026, 1, 1), period_end=dt.date(2026, 12, 31))
+    subject = rnd.subjects.order_by("pk").first()
+    assert subject is not None
+
+    def attempt(comment: str) -> int | None:
+        row = SurveyAnswer(round=rnd, subject=subject, voter="k" * 64, rating=2, comment=comment, area_path="0001")
+        entry = audit.pending(actor=cast.olga, action="test.once", obj=rnd, after={"say": comment, "n": [1, None]})
+        return bulk.insert_once(row, ("subject", "voter"), entry)
+
+    first = attempt("第一次")
+    assert first is not None and attempt("第二次") is None
+    stored = SurveyAnswer.objects.get(subject=subject)
+    assert (stored.pk, stored.comment, stored.rating, stored.voter) == (first, "第一次", 2, "k" * 64)
+    entries = list(AuditEntry.objects.filter(action="test.once"))
+    assert len(entries) == 1  # the refused second try left no entry
+    e = entries[0]
+    assert (e.actor_id, e.actor_name, e.object_type, e.object_id) == (cast.olga.pk, cast.olga.get_username(),
+                                                                     "assessment.round", str(rnd.pk))
+    assert e.after == {"say": "第一次", "n": [1, None]} and e.at is not None
