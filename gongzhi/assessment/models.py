@@ -247,9 +247,10 @@ class Subject(models.Model):
         verbose_name = _("考评对象")
         verbose_name_plural = _("考评对象")
         ordering = ["rank", "pk"]
-        indexes = [models.Index(fields=["round", "rank"], name="assess_subject_rank_idx"),
-                   models.Index(fields=["area_path"], name="assess_subject_path_idx", opclasses=PATH_OPS),
-                   models.Index(fields=["unit"], name="assess_subject_unit_idx")]
+        # No index on rank (a round's results sort its subjects by rank, nulls last, then name: the round's own
+        # index finds them and the sort is in memory) and none besides the foreign key's on unit: every computation
+        # rewrites rank on every subject, and each index a result column sits in is one more write per subject.
+        indexes = [models.Index(fields=["area_path"], name="assess_subject_path_idx", opclasses=PATH_OPS)]
 
     def __str__(self) -> str:
         return self.name

@@ -27,6 +27,18 @@ def _array_type(field: models.Field[Any, Any], connection: Any) -> str:
     return str(field.db_type(connection))
 
 
+def _execute_bound(connection: Any, sql: str, params: list[Any]) -> None:
+    """Run ``sql`` with its parameters bound on the server, on the same connection and so in the same transaction.
+    Django's own cursor binds on the client, and writing ten thousand array elements into the statement as literals
+    (each string escaped by a regular expression in Python) took 0.7 s of a city-wide round; bound in binary
+    (``%b``) nothing is escaped. Errors come out as Django's (a too-long value: ``DataError``)."""
+    import psycopg
+
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params)
+
+
 def update_rows(model: type[models.Model], rows: Sequence[models.Model], fields: Sequence[str]) -> int:
     """Store ``fields`` of every instance in ``rows`` (matched by primary key); returns the number of rows."""
     if not rows:
@@ -57,11 +69,12 @@ def update_rows(model: type[models.Model], rows: Sequence[models.Model], fields:
             casts = [_array_type(f, connection) for f in concrete] + [pk.rel_db_type(connection)]
             names = [f"c{i}" for i in range(len(concrete))] + ["pk"]
             sets = ", ".join(f"{col} = v.{name}" for col, name in zip(columns, names, strict=False))
-            arrays = ", ".join(f"%s::{cast}[]" for cast in casts)
+            arrays = ", ".join(f"%b::{cast}[]" for cast in casts)
             for start in range(0, len(rows), CHUNK):
                 table_of_values = list(zip(*(values(obj) for obj in rows[start:start + CHUNK]), strict=True))
-                cursor.execute(f"UPDATE {table} AS t SET {sets} FROM unnest({arrays}) AS v({', '.join(names)}) "
-                               f"WHERE t.{pk_col} = v.pk", [list(col) for col in table_of_values])
+                _execute_bound(connection, f"UPDATE {table} AS t SET {sets} FROM unnest({arrays}) "
+                               f"AS v({', '.join(names)}) WHERE t.{pk_col} = v.pk",
+                               [list(col) for col in table_of_values])
         else:
             sets = ", ".join(f"{col} = %s" for col in columns)
             cursor.executemany(f"UPDATE {table} SET {sets} WHERE {pk_col} = %s", [values(obj) for obj in rows])
@@ -86,10 +99,10 @@ def insert_rows(model: type[models.Model], objs: Sequence[models.Model]) -> int:
 
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            arrays = ", ".join(f"%s::{_array_type(f, connection)}[]" for f in concrete)
+            arrays = ", ".join(f"%b::{_array_type(f, connection)}[]" for f in concrete)
             for start in range(0, len(objs), CHUNK):
                 table_of_values = list(zip(*(values(obj) for obj in objs[start:start + CHUNK]), strict=True))
-                cursor.execute(f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays})",
+                _execute_bound(connection, f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays})",
                                [list(col) for col in table_of_values])
         else:
             marks = ", ".join(["%s"] * len(concrete))
