@@ -96,6 +96,17 @@ def add_workdays(start: dt.datetime, days: int) -> dt.datetime:
     return dt.datetime.combine(day, DAY_END, tzinfo=TZ)
 
 
+def workdays_between(start: dt.date, end: dt.date) -> int:
+    """Working days after ``start`` up to and including ``end`` (0 when ``end`` is not after ``start``): the days a
+    stopped clock was stopped, the days an application took."""
+    count, day = 0, start
+    while day < end:
+        day += dt.timedelta(days=1)
+        if is_workday(day):
+            count += 1
+    return count
+
+
 def add_work_hours(start: dt.datetime, hours: float) -> dt.datetime:
     """``start`` plus ``hours`` counted only inside working windows (09:00–18:00 on working days)."""
     local = start.astimezone(TZ)
