@@ -10,7 +10,9 @@ from io import BytesIO
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.test import Client
+from django.urls import reverse
 
 from gongzhi.accounts import services as accounts
 from gongzhi.core import workdays
@@ -307,3 +309,35 @@ def test_a_material_template_is_uploaded_by_the_catalogue_keeper_and_checked(
     clerk = _client(cast.alice, cast.password)
     assert clerk.post(url, {"filename": "a.pdf", "file": base64.b64encode(pdf).decode()},
                       content_type="application/json").status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_demo_city_has_a_year_of_applications_in_every_state() -> None:
+    from gongzhi.govservice.models import Application, Rectification
+    from gongzhi.govservice.workflow import ApplicationState
+    from gongzhi.registry.demo import load_demo_city
+
+    report = load_demo_city("small")
+    apps = Application.objects.all()
+    assert report.counts["applications"] == apps.count() >= 16 * 40
+    states = set(apps.values_list("state", flat=True))
+    assert states >= {ApplicationState.SUBMITTED, ApplicationState.PROCESSING, ApplicationState.AWAITING,
+                      ApplicationState.DECIDED, ApplicationState.ISSUED, ApplicationState.REJECTED}
+    total = apps.count()
+    assert 0.12 < apps.filter(tongban=True).count() / total < 0.28  # 全市通办: about a fifth
+    assert apps.exclude(agent=None).filter(consent="").count() == 0  # 帮办代办 always with consent
+    decided = apps.filter(decided_at__isnull=False, accepted_at__isnull=False)
+    assert all(a.decided_at >= a.accepted_at for a in decided)
+    assert 0.85 < decided.filter(on_time=True).count() / decided.count() < 1
+    rated = apps.exclude(rating=None)
+    assert rated.filter(rating__gte=4).count() / rated.count() > 0.8
+    assert Rectification.objects.count() == rated.filter(rating__lte=2).count() > 0
+    resident = get_user_model().objects.get(username="resident")
+    mine = Application.objects.filter(applicant__user=resident)
+    assert {a.state for a in mine} == {ApplicationState.ISSUED, ApplicationState.AWAITING}
+    waiting = mine.get(state=ApplicationState.AWAITING)
+    assert waiting.missing and waiting.paused_at is not None
+    c = Client()
+    c.force_login(resident)
+    page = c.get(reverse("govservice:mine"))
+    assert page.status_code == 200 and waiting.item.name in page.content.decode()
