@@ -217,7 +217,7 @@ def load(*, size: str, seed: int, today: dt.date, progress: Callable[[str, float
             answered = rng.random() < 0.7
             rectifications.append(Rectification(
                 application=app, area_path=app.area_path, department_id=app.department_id,
-                complaint=app.rating_reason, created_at=app.rated_at,
+                complaint=app.rating_reason, created_at=app.rated_at or now,
                 state=RectificationState.ANSWERED if answered else RectificationState.OPEN,
                 answer=rng.choice(ANSWERS) if answered else "",
                 answered_at=app.rated_at + dt.timedelta(days=rng.randint(1, 4)) if answered and app.rated_at
