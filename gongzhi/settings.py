@@ -199,7 +199,7 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 GONGZHI_DEMO_EXTENSIONS = ["gongzhi.cases.demo.load", "gongzhi.councils.demo.load", "gongzhi.patrol.demo.load",
                            "gongzhi.cobuild.demo.load", "gongzhi.dispatch.demo.load", "gongzhi.assessment.demo.load",
                            "gongzhi.points.demo.load", "gongzhi.supervision.demo.load",
-                           "gongzhi.govservice.demo.load"]
+                           "gongzhi.sites.demo.load", "gongzhi.govservice.demo.load"]
 
 # Bounded pagination everywhere (web lists and the API share these numbers).
 GONGZHI_PAGE_SIZE = 50

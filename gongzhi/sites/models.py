@@ -3,8 +3,14 @@ and (built on them) rooms, the duty rota and the 15-minute service circle."""
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from .workflow import BookingState
 
 
 class SiteKind(models.TextChoices):
@@ -36,6 +42,12 @@ class Site(models.Model):
     items = models.ManyToManyField("govservice.ServiceItem", verbose_name=_("可办事项"), blank=True,
                                    related_name="sites")
     active = models.BooleanField(_("开放"), default=True)
+    address = models.CharField(_("地址"), max_length=200, blank=True)
+    hours = models.CharField(_("开放时间"), max_length=100, blank=True)
+    opens = models.TimeField(_("每日开放"), default=dt.time(8, 30))  # rooms are booked inside opens–closes
+    closes = models.TimeField(_("每日关闭"), default=dt.time(20, 0))
+    phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
 
     class Meta:
         verbose_name = _("服务阵地")
@@ -44,3 +56,83 @@ class Site(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def audit_area_path(self) -> str:
+        return self.area_path
+
+
+class Room(models.Model):
+    """A room of a site that residents and units may book (活动室, 会议室, 党员教室 …)."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="rooms", verbose_name=_("服务阵地"))
+    name = models.CharField(_("名称"), max_length=50)
+    capacity = models.PositiveSmallIntegerField(_("容纳人数"), default=20)
+    active = models.BooleanField(_("开放预约"), default=True)
+
+    class Meta:
+        verbose_name = _("活动室")
+        verbose_name_plural = _("活动室")
+        constraints = [models.UniqueConstraint(fields=["site", "name"], name="site_room_name_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.site.name} {self.name}"
+
+    def audit_area_path(self) -> str:
+        return self.site.area_path
+
+
+class RoomBooking(models.Model):
+    """One booking of a room for a time on one day; bookings of a room never overlap (checked under the room's
+    row lock in :func:`gongzhi.sites.services.booking_create`)."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="bookings", verbose_name=_("活动室"))
+    area_path = models.CharField(max_length=255)  # the site's, for scope
+    starts_at = models.DateTimeField(_("开始"))
+    ends_at = models.DateTimeField(_("结束"))
+    purpose = models.CharField(_("用途"), max_length=200)
+    attendees = models.PositiveSmallIntegerField(_("人数"), default=1)
+    booked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+",
+                                  verbose_name=_("预约人"))
+    unit = models.ForeignKey("registry.MemberUnit", null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+", verbose_name=_("预约单位"))
+    contact = models.CharField(_("联系人"), max_length=50, blank=True)
+    state = models.CharField(_("状态"), max_length=10, choices=BookingState.choices, default=BookingState.BOOKED)
+    created_at = models.DateTimeField(default=timezone.now)
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        verbose_name = _("活动室预约")
+        verbose_name_plural = _("活动室预约")
+        indexes = [models.Index(fields=["room", "starts_at"], name="booking_room_start_idx"),
+                   models.Index(fields=["booked_by", "starts_at"], name="booking_user_idx")]
+        constraints = [models.CheckConstraint(condition=models.Q(ends_at__gt=models.F("starts_at")),
+                                              name="booking_ends_after_start")]
+
+    def __str__(self) -> str:
+        return f"{self.room_id} {self.starts_at:%Y-%m-%d %H:%M}"
+
+    def audit_area_path(self) -> str:
+        return self.area_path
+
+
+class DutyShift(models.Model):
+    """Who is on duty at a site on a day (轮值): a staff member of the registry, with what she does."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="shifts", verbose_name=_("服务阵地"))
+    area_path = models.CharField(max_length=255)
+    day = models.DateField(_("日期"))
+    person = models.ForeignKey("registry.Person", on_delete=models.CASCADE, related_name="+",
+                               verbose_name=_("值班人员"))
+    duty = models.CharField(_("岗位"), max_length=50, blank=True)
+
+    class Meta:
+        verbose_name = _("值班")
+        verbose_name_plural = _("值班")
+        constraints = [models.UniqueConstraint(fields=["site", "day", "person"], name="duty_once_a_day")]
+        indexes = [models.Index(fields=["site", "day"], name="duty_site_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.site_id} {self.day}"
+
+    def audit_area_path(self) -> str:
+        return self.area_path
