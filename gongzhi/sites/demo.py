@@ -46,7 +46,10 @@ def load(*, size: str, seed: int, today: dt.date, progress: Callable[[str, float
     govservice.load_default_catalogue(actor=None)
     items = list(ServiceItem.objects.filter(active=True).order_by("code"))
     zone_items = items
-    community_items = [i for i in items if i.anywhere or "community" in (i.tiers or [])]
+    community_items = [i for i in items if i.anywhere]
+    # Items of the community tier (残疾人证, 居住证) are handled at the zone centres and, so far, at a few
+    # communities' centres: the coverage page shows whom that leaves outside the 15-minute circle.
+    tier_items = [i for i in items if not i.anywhere and "community" in (i.tiers or [])]
     station_items = [i for i in items if i.code in STATION_ITEMS]
     communities = list(Area.objects.filter(kind=AreaKind.COMMUNITY).order_by("path").values_list(
         "pk", "path", "name", "boundary"))
@@ -65,7 +68,7 @@ def load(*, size: str, seed: int, today: dt.date, progress: Callable[[str, float
                           hours="周一至周日 8:30–20:00", phone=f"0411-8{rng.randint(1000000, 9999999)}"),
                      zone_items))
     skipped = {communities[i][0] for i in (5, 11) if i < len(communities)}  # centres still being built
-    for pk, path, name, boundary in communities:
+    for n, (pk, path, name, boundary) in enumerate(communities):
         if pk in skipped:
             continue
         centre = _centre(boundary)
@@ -73,7 +76,7 @@ def load(*, size: str, seed: int, today: dt.date, progress: Callable[[str, float
                           area_path=path, lon=centre[0] if centre else None, lat=centre[1] if centre else None,
                           address=f"{name}幸福路{rng.randint(1, 200)}号", hours="周一至周六 8:30–17:30",
                           closes=dt.time(17, 30), phone=f"0411-8{rng.randint(1000000, 9999999)}"),
-                     community_items))
+                     community_items + (tier_items if n % 5 == 0 else [])))
     share = 0.35 if size == "small" else 0.08
     for pk, path, name, boundary in Area.objects.filter(kind=AreaKind.GRID).order_by("path").values_list(
             "pk", "path", "name", "boundary"):

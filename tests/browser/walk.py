@@ -70,6 +70,14 @@ FIXED = [
     ("points figures", "/points/figures/"),
     ("monthly reports", "/supervision/reports/"),
     ("cross checks", "/supervision/checks/"),
+    ("service catalogue", "/services/"),
+    ("service window", "/services/window/"),
+    ("service department", "/services/department/"),
+    ("my applications", "/services/mine/"),
+    ("service figures", "/services/figures/"),
+    ("sites", "/sites/"),
+    ("my room bookings", "/sites/bookings/"),
+    ("coverage", "/sites/coverage/"),
 ]
 
 # Detail pages: (name, the list page to find one on, the address pattern of a detail link).
@@ -99,6 +107,10 @@ DETAILS = [
     ("points account", "/points/queue/", r"^/points/people/\d+/$"),
     ("monthly report", "/supervision/reports/", r"^/supervision/reports/\d+/$"),
     ("cross check", "/supervision/checks/", r"^/supervision/checks/\d+/$"),
+    ("service item", "/services/", r"^/services/items/\d+/$"),
+    ("application", "/services/window/", r"^/services/applications/\d+/$"),
+    ("my application", "/services/mine/", r"^/services/applications/\d+/$"),
+    ("site", "/sites/", r"^/sites/\d+/$"),
 ]
 
 ANONYMOUS = [("login", "/login/"), ("register", "/accounts/register/"), ("assessment public", "/assessment/public/")]
