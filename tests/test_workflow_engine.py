@@ -11,11 +11,14 @@ from gongzhi.core.errors import Conflict, InvalidInput
 from gongzhi.core.models import AuditEntry
 from gongzhi.core.workflow import Workflow, step
 from gongzhi.councils.workflow import STEPS as ITEM_TABLE
+from gongzhi.govservice import workflow as govservice
 from gongzhi.points import workflow as points
 from gongzhi.registry.models import Area
+from gongzhi.sites import workflow as sites
 from gongzhi.supervision import workflow as supervision
 
-TABLES: list[Workflow] = [CASE_TABLE, ITEM_TABLE, *cobuild.ALL, ROUND, *points.ALL, *supervision.ALL]
+TABLES: list[Workflow] = [CASE_TABLE, ITEM_TABLE, *cobuild.ALL, ROUND, *points.ALL, *supervision.ALL,
+                          *govservice.ALL, *sites.ALL]
 
 
 @pytest.mark.parametrize("table", TABLES, ids=lambda t: t.action_prefix)

@@ -145,8 +145,13 @@ def load(*, size: str, seed: int, today: dt.date, progress: Callable[[str, float
     for pk, path, birth in (Person.objects.filter(area__kind=AreaKind.BUILDING, user__isnull=True)
                             .values_list("pk", "area__path", "birth_year").order_by("pk")[:20000]):
         residents.setdefault(path[:16], []).append((pk, birth))
-    # The community's own 党群服务中心 is its window (the sites' demo runs first).
+    # Windows (the sites' demo runs first): the community's own 党群服务中心 mostly, some at the street's 片区级
+    # centre, some at a red station of the community (驿站级).
     sites_by_area = {s.area_id: s for s in Site.objects.filter(active=True, tier="community").order_by("pk")}
+    zone_by_street = {s.area_path: s for s in Site.objects.filter(active=True, tier="zone").select_related("area")}
+    stations: dict[str, list[Site]] = {}
+    for st in Site.objects.filter(active=True, kind="red_station").select_related("area").order_by("pk"):
+        stations.setdefault(st.area_path[:16], []).append(st)
     # The demo's own accounts took the steps where they hold the role, so their pages show their work.
     clerks = {a.area_id: u for u in (users.get("community"), users.get("community2")) if u is not None
               for a in u.grants.all() if a.area_id}
@@ -176,12 +181,21 @@ def load(*, size: str, seed: int, today: dt.date, progress: Callable[[str, float
             if not item.anywhere:
                 window = community
             site = sites_by_area.get(window.pk)
+            elsewhere = rng.random()
+            if window.pk == community.pk and not online and elsewhere < 0.15 and community.path[:12] in zone_by_street:
+                site = zone_by_street[community.path[:12]]
+                window = site.area
+            elif (window.pk == community.pk and not online and elsewhere < 0.25 and stations.get(community.path)
+                  and item.anywhere):
+                site = rng.choice(stations[community.path])
+                window = site.area
             app = Application(
                 item=item, department_id=item.department_id, applicant_id=pk, area=community,
                 area_path=community.path, window_area=window if not online else community,
                 window_path=(window if not online else community).path, site=None if online else site,
                 site_tier=getattr(site, "tier", "") if site and not online else "",
-                tongban=window.pk != community.pk and not online, online=online,
+                tongban=not online and not window.path.startswith(community.path)
+                and not community.path.startswith(window.path), online=online,
                 agent=agent, consent=rng.choice(Consent.values) if on_behalf else "",
                 consent_note="本人行动不便，委托网格员代办" if on_behalf else "",
                 form_data=_form(item, rng, day), submitted_at=submitted)

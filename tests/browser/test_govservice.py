@@ -36,8 +36,8 @@ def _png() -> bytes:
 def _world() -> dict:
     cast = build_cast()
     body = "11350100M00020000"
-    unit = registry.unit_create(actor=None, area=cast.city, name="市民政局", credit_code=body + credit_code_check_char(body),
-                                sector=Sector.ORGAN)
+    unit = registry.unit_create(actor=None, area=cast.city, name="市民政局",
+                                credit_code=body + credit_code_check_char(body), sector=Sector.ORGAN)
     handler = accounts.user_create(actor=None, username="minzheng", password=cast.password)
     accounts.grant_role(actor=None, user=handler, role="unit_handler", unit=unit)
     item = services.item_save(actor=cast.olga, code="T-001", materials=[
