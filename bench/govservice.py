@@ -2,6 +2,7 @@
 - the 15-minute coverage of the whole city (``gongzhi.sites.coverage.compute``) on a city-scale tree: 10,000 grids
   with boundaries, ≥ 100,000 buildings with households, ≥ 500 sites with a point (target ≤ 2 s), for any site and
   for one service offered at a fifth of them;
+- the coverage of every item of the catalogue at once (``coverage.by_item``, the coverage page's table);
 - a window's queue (``selectors.window_queue``, the first page of 50 as the 窗口受理 page reads it) with 1,000,000
   applications in the city, for a community clerk (target p95 ≤ 20 ms), and the department's queue beside it.
 
@@ -199,6 +200,13 @@ def child(args: argparse.Namespace) -> None:
         print(f"coverage of the city, {label}: best {min(times):.2f} s, worst {max(times):.2f} s  (target ≤ 2 s)"
               f"  — {result.share}% of {result.households:,} households, {result.sites} sites, "
               f"{result.buildings_outside:,} buildings outside")
+    times = []
+    for _ in range(3):
+        t = time.perf_counter()
+        rows = coverage.by_item(city)
+        times.append(time.perf_counter() - t)
+    print(f"coverage of the city by service ({len(rows)} items): best {min(times):.2f} s, worst {max(times):.2f} s"
+          f"  (the coverage page's table)")
     secs = applications(args.applications, built["item"], built["unit"])
     print(f"applications: {args.applications:,} written in {secs:.1f} s")
     User = get_user_model()

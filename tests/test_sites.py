@@ -156,6 +156,13 @@ def test_coverage_counts_households_within_the_walk_and_the_walking_factor_matte
                                                             "time_limit_days": 3})
     r = coverage.compute(cast.community, item=ServiceItem.objects.get(code="X-1"))
     assert (r.sites, r.covered, r.buildings_outside) == (0, 0, 1) and r.outside[0]["name"] == "海鸥花园1号楼"
+    # By service: the site handles X-2, not X-1.
+    govservice.item_save(actor=cast.olga, code="X-2", data={"name": "另一事项", "department": ServiceItem.objects
+                                                            .get(code="X-1").department_id, "time_limit_days": 3})
+    site = Site.objects.get()
+    services.site_save(actor=cast.alice, data={}, site=site, items=[ServiceItem.objects.get(code="X-2").pk])
+    rows = {r["code"]: (r["sites"], r["covered"], r["share"]) for r in coverage.by_item(cast.city)}
+    assert rows == {"X-1": (0, 0, 0.0), "X-2": (1, 480, 55.8)}
 
 
 def _unit(cast: Cast) -> Any:
@@ -213,5 +220,7 @@ def test_pages_and_api_book_a_room_and_show_the_coverage(cast: Cast) -> None:
     assert cov["area"] == "碧海社区" and cov["share"] == 100.0 and cov["radius_m"] == 865
     _token, key = accounts.token_create(actor=None, user=cast.admin, name="t")
     cov = Client(HTTP_AUTHORIZATION=f"Bearer {key}").get(f"/api/v1/sites/coverage?area_id={cast.city.pk}").json()
+    assert [i["share"] for i in Client(HTTP_AUTHORIZATION=f"Bearer {key}").get(
+        f"/api/v1/sites/coverage/items?area_id={cast.city.pk}").json()["items"]] == []  # no items yet
     assert cov["share"] == 55.8 and cov["communities"][0] == {"area_id": cast.community2.pk, "name": "港北社区",
                                                               "households": 380, "covered": 0, "share": 0.0}

@@ -135,6 +135,15 @@ def get_coverage(request: HttpRequest, area_id: int | None = None, item_id: int 
     return coverage.compute(area, item=item, minutes=minutes, walk_factor=walk_factor).as_dict()
 
 
+@router.get("/sites/coverage/items", response=dict, summary="按服务事项的覆盖 Coverage of every service item")
+def get_coverage_by_item(request: HttpRequest, area_id: int | None = None,
+                         minutes: int = Query(coverage.DEFAULT_MINUTES, ge=5, le=60),
+                         walk_factor: float = Query(coverage.DEFAULT_WALK_FACTOR, ge=1.0, le=3.0)) -> dict[str, Any]:
+    area = _coverage_area(user_of(request), area_id)
+    return {"area_id": area.pk, "area": area.name, "minutes": minutes, "walk_factor": walk_factor,
+            "items": coverage.by_item(area, minutes=minutes, walk_factor=walk_factor)}
+
+
 def _coverage_area(user: Any, area_id: int | None) -> Area:
     from gongzhi.core.scope import scope_of
 

@@ -94,24 +94,26 @@ def _ring(boundary: dict[str, Any]) -> list[list[float]]:
     return coords[0] if boundary["type"] == "Polygon" else coords[0][0]
 
 
-def compute(root: Area, *, item: Any = None, minutes: int = DEFAULT_MINUTES,
-            walk_factor: float = DEFAULT_WALK_FACTOR, sites: list[tuple[float, float, str]] | None = None
-            ) -> Coverage:
-    """The coverage of ``root``'s households by the sites offering ``item`` (any site when ``None``)."""
-    radius = minutes * METRES_PER_MINUTE / walk_factor
-    result = Coverage(root=root, minutes=minutes, walk_factor=walk_factor, radius_m=radius)
-    step = Area.steplen
-    grid_rows = list(Area.objects.filter(kind=AreaKind.GRID, path__startswith=root.path)
-                     .values_list("pk", "path", "households", "boundary"))
-    if root.kind == AreaKind.GRID:
-        grid_rows = list(Area.objects.filter(pk=root.pk).values_list("pk", "path", "households", "boundary"))
+@dataclass
+class _Homes:
+    """An area's households placed on its grids' centres, on a local flat projection (metres)."""
+
+    grid_rows: list[tuple[Any, ...]]  # (pk, path, households, boundary)
+    placed: list[int]  # indices of the grids with a boundary
+    per_grid: np.ndarray  # households per grid (its buildings', else its own)
+    xy: np.ndarray  # (len(placed), 2) metres east and north of the centre of the area
+    origin: tuple[float, float, float, float]  # lon0, lat0, metres per degree east, north
+    buildings: list[tuple[Any, ...]]  # (pk, path, households)
+    b_grid: np.ndarray  # each building's grid index, -1 outside every grid
+    b_households: np.ndarray
+
+
+def _homes(root: Area) -> _Homes:
+    grids = Area.objects.filter(pk=root.pk) if root.kind == AreaKind.GRID else \
+        Area.objects.filter(kind=AreaKind.GRID, path__startswith=root.path)
+    grid_rows = list(grids.values_list("pk", "path", "households", "boundary"))
     grid_paths = [r[1] for r in grid_rows]
     placed = [i for i, r in enumerate(grid_rows) if r[3]]
-    if sites is None:
-        sites = [(float(s.lon or 0), float(s.lat or 0), s.name)
-                 for s in offering_sites(item).only("lon", "lat", "name")]
-    result.sites = len(sites)
-    result.site_points = sites
     # Households: the buildings' where the grid has buildings, else the grid's own.
     grid_len = len(grid_paths[0]) if grid_paths else 0
     index_of = {p: i for i, p in enumerate(grid_paths)}
@@ -122,27 +124,83 @@ def compute(root: Area, *, item: Any = None, minutes: int = DEFAULT_MINUTES,
     b_grid = np.full(len(buildings), -1, dtype=np.int64)
     b_households = np.zeros(len(buildings), dtype=np.int64)
     for j, (_pk, path, households) in enumerate(buildings):
-        i = index_of.get(path[:grid_len], -1) if grid_len else -1
-        b_grid[j], b_households[j] = i, households
+        b_grid[j], b_households[j] = (index_of.get(path[:grid_len], -1) if grid_len else -1), households
     inside = b_grid >= 0
     np.add.at(per_grid, b_grid[inside], b_households[inside])
     has_buildings[b_grid[inside]] = True
     own = np.array([r[2] for r in grid_rows], dtype=np.int64) if grid_rows else np.zeros(0, dtype=np.int64)
     per_grid = np.where(has_buildings, per_grid, own)
-    result.buildings = int(inside.sum())
-    # Grid centres on a local flat projection (metres), and the sites on the same.
-    covered = np.zeros(len(grid_rows), dtype=bool)
+    xy = np.zeros((0, 2))
+    origin = (0.0, 0.0, 1.0, 1.0)
     if placed:
         polygons = [shapely.Polygon(_ring(grid_rows[i][3])) for i in placed]
         centres = shapely.get_coordinates(shapely.centroid(polygons))
         lon0, lat0 = float(centres[:, 0].mean()), float(centres[:, 1].mean())
         kx, ky = M_PER_DEGREE_LON_AT_EQUATOR * math.cos(math.radians(lat0)), M_PER_DEGREE_LAT
-        if sites:
-            s = np.asarray([(lon, lat) for lon, lat, _n in sites], dtype=float)
-            tree = STRtree(shapely.points((s[:, 0] - lon0) * kx, (s[:, 1] - lat0) * ky))
-            points = shapely.points((centres[:, 0] - lon0) * kx, (centres[:, 1] - lat0) * ky)
-            hit, _site = tree.query(points, predicate="dwithin", distance=radius)
-            covered[np.asarray(placed, dtype=np.int64)[np.unique(hit)]] = True
+        xy = np.column_stack(((centres[:, 0] - lon0) * kx, (centres[:, 1] - lat0) * ky))
+        origin = (lon0, lat0, kx, ky)
+    return _Homes(grid_rows=grid_rows, placed=placed, per_grid=per_grid, xy=xy, origin=origin, buildings=buildings,
+                  b_grid=b_grid, b_households=b_households)
+
+
+def _covered(homes: _Homes, sites: list[tuple[float, float, str]], radius: float) -> np.ndarray:
+    """Which grids have their centre within ``radius`` metres of one of ``sites`` (one vectorised R-tree query)."""
+    covered = np.zeros(len(homes.grid_rows), dtype=bool)
+    if not homes.placed or not sites:
+        return covered
+    lon0, lat0, kx, ky = homes.origin
+    s = np.asarray([(lon, lat) for lon, lat, _n in sites], dtype=float)
+    tree = STRtree(shapely.points((s[:, 0] - lon0) * kx, (s[:, 1] - lat0) * ky))
+    hit, _site = tree.query(shapely.points(homes.xy[:, 0], homes.xy[:, 1]), predicate="dwithin", distance=radius)
+    covered[np.asarray(homes.placed, dtype=np.int64)[np.unique(hit)]] = True
+    return covered
+
+
+def by_item(root: Area, *, minutes: int = DEFAULT_MINUTES,
+            walk_factor: float = DEFAULT_WALK_FACTOR) -> list[dict[str, Any]]:
+    """Coverage by service: for every item of the catalogue, the share of ``root``'s households within the walk of
+    a site whose window handles it (the households are placed once; each item asks the R-tree once)."""
+    from gongzhi.govservice.models import ServiceItem
+
+    radius = minutes * METRES_PER_MINUTE / walk_factor
+    homes = _homes(root)
+    placed = np.zeros(len(homes.grid_rows), dtype=bool)
+    placed[homes.placed] = True
+    total = int(homes.per_grid[placed].sum())
+    points: dict[int, list[tuple[float, float, str]]] = {}
+    for item_id, lon, lat in (Site.items.through.objects.filter(
+            site__active=True, site__lon__isnull=False, site__lat__isnull=False)
+            .values_list("serviceitem_id", "site__lon", "site__lat")):
+        points.setdefault(item_id, []).append((float(lon or 0), float(lat or 0), ""))
+    out = []
+    for item in ServiceItem.objects.filter(active=True).order_by("code").only("code", "name"):
+        pts = points.get(item.pk, [])
+        covered = int(homes.per_grid[_covered(homes, pts, radius)].sum())
+        out.append({"item_id": item.pk, "code": item.code, "name": item.name, "sites": len(pts),
+                    "households": total, "covered": covered,
+                    "share": round(100 * covered / total, 1) if total else None})
+    return out
+
+
+def compute(root: Area, *, item: Any = None, minutes: int = DEFAULT_MINUTES,
+            walk_factor: float = DEFAULT_WALK_FACTOR, sites: list[tuple[float, float, str]] | None = None
+            ) -> Coverage:
+    """The coverage of ``root``'s households by the sites offering ``item`` (any site when ``None``)."""
+    radius = minutes * METRES_PER_MINUTE / walk_factor
+    result = Coverage(root=root, minutes=minutes, walk_factor=walk_factor, radius_m=radius)
+    step = Area.steplen
+    if sites is None:
+        sites = [(float(s.lon or 0), float(s.lat or 0), s.name)
+                 for s in offering_sites(item).only("lon", "lat", "name")]
+    result.sites = len(sites)
+    result.site_points = sites
+    homes = _homes(root)
+    grid_rows, placed, per_grid = homes.grid_rows, homes.placed, homes.per_grid
+    grid_paths = [r[1] for r in grid_rows]
+    buildings, b_grid, b_households = homes.buildings, homes.b_grid, homes.b_households
+    inside = b_grid >= 0
+    result.buildings = int(inside.sum())
+    covered = _covered(homes, sites, radius)
     placed_mask = np.zeros(len(grid_rows), dtype=bool)
     placed_mask[placed] = True
     result.households = int(per_grid[placed_mask].sum())
@@ -190,8 +248,8 @@ def svg(result: Coverage, size: int = 520) -> str:
         for pk, boundary, name in Area.objects.filter(pk__in=list(result.grid_shares)).values_list(
                 "pk", "boundary", "name"):
             inside = result.grid_shares[pk]
-            shapes.append((_ring(boundary), "in" if inside else "out",
-                           f"{name}：{_('15分钟圈内') if inside else _('圈外')}"))
+            where = _("15分钟圈内") if inside else _("圈外")
+            shapes.append((_ring(boundary), "in" if inside else "out", f"{name}: {where}"))
     else:
         by_id = {c.area_id: c for c in result.communities}
         for pk, boundary, name in Area.objects.filter(pk__in=list(by_id), boundary__isnull=False).values_list(

@@ -226,4 +226,5 @@ def coverage_page(request: HttpRequest) -> HttpResponse:
     return render(request, "sites/coverage.html", {
         "area": area, "r": result, "item": item, "minutes": minutes, "factor": factor, "errors": errors,
         "items": ServiceItem.objects.filter(active=True).order_by("code"), "svg": coverage.svg(result),
-        "chart": chart, "children": children, "parent": parent, "speed": coverage.METRES_PER_MINUTE})
+        "chart": chart, "children": children, "parent": parent, "speed": coverage.METRES_PER_MINUTE,
+        "by_item": coverage.by_item(area, minutes=minutes, walk_factor=factor)})
