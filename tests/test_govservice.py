@@ -341,3 +341,14 @@ def test_the_demo_city_has_a_year_of_applications_in_every_state() -> None:
     c.force_login(resident)
     page = c.get(reverse("govservice:mine"))
     assert page.status_code == 200 and waiting.item.name in page.content.decode()
+    # Sites of every tier; the 15-minute page of the demo city shows the gaps of an item few windows handle.
+    from gongzhi.sites.models import Site
+
+    assert set(Site.objects.values_list("tier", flat=True)) == {"zone", "community", "station"}
+    admin = Client()
+    admin.force_login(get_user_model().objects.get(username="admin"))
+    disability = ServiceItem.objects.get(code="CL-001")
+    page = admin.get(reverse("sites:coverage") + f"?item={disability.pk}").content.decode()
+    assert 'class="out"' in page and 'class="in"' in page and 'id="outside"' in page
+    everything = admin.get(reverse("sites:coverage")).content.decode()
+    assert 'id="kpi-share"' in everything and "coverage-map" in everything
