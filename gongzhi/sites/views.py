@@ -19,6 +19,7 @@ from gongzhi.core import workdays
 from gongzhi.core.errors import DomainError
 from gongzhi.core.scope import get_scoped, scope_of, scoped
 from gongzhi.registry.models import Area, MemberUnit, Person, StaffPost
+from gongzhi.web.forms import lookup_url
 from gongzhi.web.pages import attempt_flash as _flash
 from gongzhi.web.pages import bar_chart, not_found_as_404, paginate
 
@@ -93,13 +94,17 @@ def site_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                   "lat": site.lat or "", "active": site.active}
     else:
         values = {"opens": "08:30", "closes": "20:00", "active": True, "area": request.GET.get("area", "")}
-    areas = scoped(request.user, Area, Cap.SITE_MANAGE).filter(depth__lte=6).order_by("path")[:500]
+    # The first few hundred nodes; the search box beside the select finds the rest (web/app.js, the lookup API).
+    areas = list(scoped(request.user, Area, Cap.SITE_MANAGE).filter(depth__lte=6).order_by("path")[:300])
+    if site is not None and site.area not in areas:
+        areas.insert(0, site.area)
     chosen = set(site.items.values_list("pk", flat=True)) if site is not None else set()
     if request.method == "POST":
         chosen = {int(i) for i in request.POST.getlist("items") if i.isdigit()}
     return render(request, "sites/edit.html", {
         "site": site, "v": values, "errors": errors, "kinds": SiteKind.choices, "tiers": Tier.choices,
-        "areas": areas, "items": ServiceItem.objects.filter(active=True).order_by("code"), "chosen": chosen},
+        "areas": areas, "area_lookup": lookup_url("areas", Cap.SITE_MANAGE),
+        "items": ServiceItem.objects.filter(active=True).order_by("code"), "chosen": chosen},
         status=400 if errors else 200)
 
 
