@@ -65,6 +65,7 @@ class Coverage:
     outside: list[dict[str, Any]] = field(default_factory=list)  # the first buildings outside, largest first
     grid_shares: dict[int, bool] = field(default_factory=dict)  # grid id → its centre is inside
     site_points: list[tuple[float, float, str]] = field(default_factory=list)
+    homes: Any = None  # the placed households, for another question about the same area (by_item)
 
     @property
     def share(self) -> float | None:
@@ -156,14 +157,14 @@ def _covered(homes: _Homes, sites: list[tuple[float, float, str]], radius: float
     return covered
 
 
-def by_item(root: Area, *, minutes: int = DEFAULT_MINUTES,
-            walk_factor: float = DEFAULT_WALK_FACTOR) -> list[dict[str, Any]]:
+def by_item(root: Area, *, minutes: int = DEFAULT_MINUTES, walk_factor: float = DEFAULT_WALK_FACTOR,
+            homes: _Homes | None = None) -> list[dict[str, Any]]:
     """Coverage by service: for every item of the catalogue, the share of ``root``'s households within the walk of
     a site whose window handles it (the households are placed once; each item asks the R-tree once)."""
     from gongzhi.govservice.models import ServiceItem
 
     radius = minutes * METRES_PER_MINUTE / walk_factor
-    homes = _homes(root)
+    homes = homes or _homes(root)
     placed = np.zeros(len(homes.grid_rows), dtype=bool)
     placed[homes.placed] = True
     total = int(homes.per_grid[placed].sum())
@@ -183,8 +184,8 @@ def by_item(root: Area, *, minutes: int = DEFAULT_MINUTES,
 
 
 def compute(root: Area, *, item: Any = None, minutes: int = DEFAULT_MINUTES,
-            walk_factor: float = DEFAULT_WALK_FACTOR, sites: list[tuple[float, float, str]] | None = None
-            ) -> Coverage:
+            walk_factor: float = DEFAULT_WALK_FACTOR, sites: list[tuple[float, float, str]] | None = None,
+            homes: _Homes | None = None) -> Coverage:
     """The coverage of ``root``'s households by the sites offering ``item`` (any site when ``None``)."""
     radius = minutes * METRES_PER_MINUTE / walk_factor
     result = Coverage(root=root, minutes=minutes, walk_factor=walk_factor, radius_m=radius)
@@ -194,7 +195,8 @@ def compute(root: Area, *, item: Any = None, minutes: int = DEFAULT_MINUTES,
                  for s in offering_sites(item).only("lon", "lat", "name")]
     result.sites = len(sites)
     result.site_points = sites
-    homes = _homes(root)
+    homes = homes or _homes(root)
+    result.homes = homes
     grid_rows, placed, per_grid = homes.grid_rows, homes.placed, homes.per_grid
     grid_paths = [r[1] for r in grid_rows]
     buildings, b_grid, b_households = homes.buildings, homes.b_grid, homes.b_households

@@ -232,4 +232,4 @@ def coverage_page(request: HttpRequest) -> HttpResponse:
         "area": area, "r": result, "item": item, "minutes": minutes, "factor": factor, "errors": errors,
         "items": ServiceItem.objects.filter(active=True).order_by("code"), "svg": coverage.svg(result),
         "chart": chart, "children": children, "parent": parent, "speed": coverage.METRES_PER_MINUTE,
-        "by_item": coverage.by_item(area, minutes=minutes, walk_factor=factor)})
+        "by_item": coverage.by_item(area, minutes=minutes, walk_factor=factor, homes=result.homes)})
