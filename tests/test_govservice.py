@@ -44,6 +44,11 @@ def _png() -> bytes:
 
 @pytest.fixture
 def world(cast: Cast) -> dict[str, Any]:
+    return build_world(cast)
+
+
+def build_world(cast: Cast) -> dict[str, Any]:
+    """市民政局 deciding 高龄津贴 (with its handler ``minzheng``) and 李秀兰, a 港北社区 resident (``lixl``)."""
     unit = registry.unit_create(actor=None, area=cast.city, name="市民政局", credit_code=_code("11350100M00020000"),
                                 sector=Sector.ORGAN)
     handler = accounts.user_create(actor=None, username="minzheng", password=cast.password)

@@ -11,7 +11,6 @@ from typing import Any, Literal
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
-from gongzhi.accounts.roles import Cap
 from gongzhi.api.auth import user_of
 from gongzhi.core import workdays
 from gongzhi.core.errors import InvalidInput
@@ -145,12 +144,7 @@ def get_coverage_by_item(request: HttpRequest, area_id: int | None = None,
 
 
 def _coverage_area(user: Any, area_id: int | None) -> Area:
-    from gongzhi.core.scope import scope_of
-
-    if area_id is not None:
-        return get_scoped(user, Area, area_id)
-    roots = scope_of(user).root_area_ids(Cap.VIEW)
-    return Area.objects.filter(pk__in=roots).order_by("depth", "path").first() or Area.objects.get(depth=1)
+    return get_scoped(user, Area, area_id) if area_id is not None else selectors.viewer_root(user)
 
 
 @router.get("/sites/{site_id}", response=dict, summary="阵地详情 One site with its rooms and items")

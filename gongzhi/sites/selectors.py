@@ -18,6 +18,12 @@ from .models import DutyShift, Room, RoomBooking, Site
 from .workflow import BookingState
 
 
+def viewer_root(user: Any) -> Area:
+    """The highest node the viewer sees (her community, street … or the city): the coverage page's default."""
+    roots = as_scope(user).root_area_ids(Cap.VIEW)
+    return Area.objects.filter(pk__in=roots).order_by("depth", "path").first() or Area.objects.get(depth=1)
+
+
 def sites(user: Any, area: Area | None = None, kind: str = "", item: Any = None) -> QuerySet[Site]:
     qs = scoped(user, Site).select_related("area")
     if area is not None:

@@ -36,11 +36,6 @@ def _area(request: HttpRequest, key: str = "area") -> Area | None:
     return get_scoped(request.user, Area, raw) if raw.isdigit() else None
 
 
-def _home(request: HttpRequest) -> Area:
-    roots = scope_of(request.user).root_area_ids(Cap.VIEW)
-    return Area.objects.filter(pk__in=roots).order_by("depth", "path").first() or Area.objects.get(depth=1)
-
-
 @login_required
 @not_found_as_404
 def site_list(request: HttpRequest) -> HttpResponse:
@@ -208,7 +203,7 @@ def coverage_page(request: HttpRequest) -> HttpResponse:
     the map of gaps and the buildings outside."""
     from gongzhi.govservice.models import ServiceItem
 
-    area = _area(request) or _home(request)
+    area = _area(request) or selectors.viewer_root(request.user)
     item = ServiceItem.objects.filter(pk=request.GET["item"]).first() if request.GET.get("item", "").isdigit() \
         else None
     errors = []

@@ -7,52 +7,22 @@ shows the share and the map of gaps."""
 
 from __future__ import annotations
 
-from io import BytesIO
-
 import pytest
-from PIL import Image
 
-from gongzhi.accounts import services as accounts
-from gongzhi.core.validators import credit_code_check_char
-from gongzhi.govservice import services
 from gongzhi.govservice.models import Application
-from gongzhi.registry import services as registry
-from gongzhi.registry.models import Sector
 from gongzhi.sites.models import RoomBooking, Site
 from tests.browser.conftest import login, shot
 from tests.cast import build_cast
+from tests.test_govservice import _png, build_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PHONE = {"width": 390, "height": 844}
 
 
-def _png() -> bytes:
-    out = BytesIO()
-    Image.new("RGB", (8, 8), (200, 30, 30)).save(out, "PNG")
-    return out.getvalue()
-
-
 def _world() -> dict:
     cast = build_cast()
-    body = "11350100M00020000"
-    unit = registry.unit_create(actor=None, area=cast.city, name="市民政局",
-                                credit_code=body + credit_code_check_char(body), sector=Sector.ORGAN)
-    handler = accounts.user_create(actor=None, username="minzheng", password=cast.password)
-    accounts.grant_role(actor=None, user=handler, role="unit_handler", unit=unit)
-    item = services.item_save(actor=cast.olga, code="T-001", materials=[
-        ("居民身份证", True, True), ("户口簿", True, True), ("近期照片", False, False)], data={
-        "name": "高龄津贴申领", "department": unit.pk, "time_limit_days": 3, "previous_time_limit_days": 7,
-        "form_fields": [{"name": "bank_card", "label": "社保卡号", "type": "text", "required": True},
-                        {"name": "live_alone", "label": "是否独居", "type": "choice", "required": True,
-                         "choices": ["是", "否"]}]})
-    resident = accounts.user_create(actor=None, username="lixl", password=cast.password)
-    accounts.grant_role(actor=None, user=resident, role="resident", area=cast.community2)
-    compound = registry.area_create(actor=None, parent=cast.grid3, name="港北花园", code="99010100100200101",
-                                    kind="compound", households=200)
-    registry.person_create(actor=None, area=compound, name="李秀兰", birth_year=1940, id_number="110105194001010018",
-                           user=resident)
-    return {"cast": cast, "item": item}
+    return {"cast": cast, **build_world(cast)}
 
 
 def _phone(page):
@@ -87,7 +57,7 @@ def test_an_application_across_communities_from_window_to_rating_on_the_phone(pa
     login(page, "minzheng", cast.password)
     page.goto("/services/department/")
     page.click(f"a[href='{url}']")
-    page.check("#step-request_materials label:has-text('近期照片') input")
+    page.check("#step-request_materials label:has-text('照片') input")
     page.fill("#id_reason_request_materials", "请补交近期免冠照片")
     page.click("#step-request_materials button")
     page.wait_for_selector("#missing")
@@ -99,9 +69,9 @@ def test_an_application_across_communities_from_window_to_rating_on_the_phone(pa
     phone.goto("/services/mine/")
     assert "请补交" in phone.inner_text("#my-applications")
     phone.click(f"#my-applications a[href='{url}']")
-    phone.set_input_files("li[data-material='近期照片'] input[type=file]",
+    phone.set_input_files("li[data-material='照片'] input[type=file]",
                           files=[{"name": "photo.png", "mimeType": "image/png", "buffer": _png()}])
-    phone.click("li[data-material='近期照片'] button")
+    phone.click("li[data-material='照片'] button")
     phone.wait_for_selector("ul.messages")
     assert phone.inner_text("#app-state") == "办理中"
 

@@ -76,6 +76,7 @@ FIXED = [
     ("my applications", "/services/mine/"),
     ("service figures", "/services/figures/"),
     ("sites", "/sites/"),
+    ("new site", "/sites/new/"),
     ("my room bookings", "/sites/bookings/"),
     ("coverage", "/sites/coverage/"),
 ]
