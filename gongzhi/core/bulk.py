@@ -11,7 +11,9 @@ by ``executemany`` on SQLite (no network round trip there). Values go through ea
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from django.db import connections, models, router
@@ -39,8 +41,35 @@ def _execute_bound(connection: Any, sql: str, params: list[Any]) -> None:
         cursor.execute(sql, params)
 
 
-def update_rows(model: type[models.Model], rows: Sequence[models.Model], fields: Sequence[str]) -> int:
-    """Store ``fields`` of every instance in ``rows`` (matched by primary key); returns the number of rows."""
+_PLAIN = (int, bool, str, type(None))
+
+
+def _prep(field: models.Field[Any, Any], connection: Any) -> Any:
+    """How a value of ``field`` is sent: as ``save()`` would (``get_db_prep_save``), except that a plain int, bool,
+    str or None for an integer, boolean or text column goes as it is — the field's conversion would hand it back
+    unchanged, and 120,000 calls of it were a quarter of a city-wide round's write."""
+    if isinstance(field, models.IntegerField | models.BooleanField | models.CharField):
+        return lambda value: value if type(value) in _PLAIN else field.get_db_prep_save(value, connection)
+    if isinstance(field, models.DecimalField) and connection.vendor == "postgresql":
+        # psycopg sends a Decimal as numeric itself; the column's precision checks it as save()'s would.
+        return lambda value: (value if type(value) in (Decimal, type(None))
+                              else field.get_db_prep_save(value, connection))
+    if _json_as_text(field, connection):
+        return lambda value: None if value is None else json.dumps(value)
+    return lambda value: field.get_db_prep_save(value, connection)
+
+
+def _json_as_text(field: models.Field[Any, Any], connection: Any) -> bool:
+    """A JSON column on PostgreSQL goes as its text in a ``text[]`` and is cast to ``jsonb`` by the statement: the
+    driver's own JSON adapter is Python per value (0.5 s for 30,000 values), ``json.dumps`` is C. Same text as the
+    field writes (``json.dumps`` with its default encoder); a field with its own encoder keeps the field's path."""
+    return (connection.vendor == "postgresql" and isinstance(field, models.JSONField)
+            and field.encoder is None)
+
+
+def update_rows(model: type[models.Model], rows: Sequence[Any], fields: Sequence[str]) -> int:
+    """Store ``fields`` of every row in ``rows`` (model instances, or any objects with ``pk`` and the fields' attribute
+    names), matched by primary key; returns the number of rows."""
     if not rows:
         return 0
     db = router.db_for_write(model)
@@ -57,8 +86,11 @@ def update_rows(model: type[models.Model], rows: Sequence[models.Model], fields:
     pk_col = connection.ops.quote_name(str(pk.column))
     columns = [connection.ops.quote_name(str(f.column)) for f in concrete]
 
-    def values(obj: models.Model) -> list[Any]:
-        out = [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in concrete]
+    preps = [_prep(f, connection) for f in concrete]
+    attnames = [f.attname for f in concrete]
+
+    def values(obj: Any) -> list[Any]:
+        out = [prep(getattr(obj, name)) for prep, name in zip(preps, attnames, strict=True)]
         out.append(pk.get_db_prep_save(obj.pk, connection))
         return out
 
@@ -66,9 +98,11 @@ def update_rows(model: type[models.Model], rows: Sequence[models.Model], fields:
         if connection.vendor == "postgresql":
             # One array per column, unnested into rows: a dozen parameters whatever the number of rows, so neither
             # the statement text nor the driver's placeholder parsing grows with the rows.
-            casts = [_array_type(f, connection) for f in concrete] + [pk.rel_db_type(connection)]
+            casts = [("text" if _json_as_text(f, connection) else _array_type(f, connection)) for f in concrete]
+            casts.append(str(pk.rel_db_type(connection)))
             names = [f"c{i}" for i in range(len(concrete))] + ["pk"]
-            sets = ", ".join(f"{col} = v.{name}" for col, name in zip(columns, names, strict=False))
+            sets = ", ".join(f"{col} = v.{name}" + ("::jsonb" if _json_as_text(f, connection) else "")
+                             for col, name, f in zip(columns, names, concrete, strict=False))
             arrays = ", ".join(f"%b::{cast}[]" for cast in casts)
             for start in range(0, len(rows), CHUNK):
                 table_of_values = list(zip(*(values(obj) for obj in rows[start:start + CHUNK]), strict=True))
