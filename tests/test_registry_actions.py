@@ -43,6 +43,30 @@ def test_a_self_intersecting_boundary_is_refused(cast: Cast) -> None:
     assert not Area.objects.filter(code="X2").exists()
 
 
+def test_a_boundary_with_heights_is_stored_flat_and_its_pages_draw(cast: Cast) -> None:
+    """Surveyed boundaries carry Z values; they used to make the report and area pages answer 500."""
+    from django.test import Client
+    from django.urls import reverse
+
+    from gongzhi.registry.geo import grid_at, invalidate_grid_index
+
+    ring = [[123.45, 41.80, 12.5], [123.46, 41.80, 13.0], [123.46, 41.81, 12.0], [123.45, 41.81, 12.2],
+            [123.45, 41.80, 12.5]]
+    grid = registry.area_create(actor=cast.admin, parent=cast.community, name="高程网格", code="X3", kind="grid",
+                                boundary={"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]}})
+    grid.refresh_from_db()
+    assert grid.boundary == {"type": "Polygon", "coordinates": [[p[:2] for p in ring]]}
+    invalidate_grid_index()
+    found = grid_at(123.455, 41.805)
+    assert found is not None and found.pk == grid.pk
+    client = Client()
+    client.force_login(cast.admin)
+    assert client.get(reverse("web:area", args=[grid.pk])).status_code == 200
+    assert client.get(reverse("web:area", args=[cast.community.pk])).status_code == 200
+    client.force_login(cast.bob)
+    assert client.get(reverse("cases:report")).status_code == 200
+
+
 def test_area_codes_are_unique(cast: Cast) -> None:
     with pytest.raises(InvalidInput) as exc:
         registry.area_create(actor=cast.admin, parent=cast.community, name="重复", code=cast.grid1.code, kind="grid")

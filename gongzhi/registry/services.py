@@ -6,9 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import shapely
 from django.db import transaction
 from django.utils.translation import gettext as _
-from shapely.geometry import shape
+from shapely.geometry import mapping, shape
 
 from gongzhi.accounts.roles import Cap
 from gongzhi.core import audit
@@ -71,6 +72,17 @@ def clean_boundary(value: Any, field: str = "boundary") -> dict[str, Any] | None
     minx, miny, maxx, maxy = geom.bounds
     if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
         raise InvalidInput.on(field, _("边界坐标须为经纬度（WGS84）"))
+    if geom.has_z:  # a surveyed boundary often carries heights; the map and the point lookup are flat
+        geom = shapely.force_2d(geom)
+    return _plain(mapping(geom))
+
+
+def _plain(geometry: Any) -> Any:
+    """GeoJSON with lists, not shapely's tuples (the stored JSON is compared and re-read as lists)."""
+    if isinstance(geometry, dict):
+        return {key: _plain(value) for key, value in geometry.items()}
+    if isinstance(geometry, (list, tuple)):
+        return [_plain(value) for value in geometry]
     return geometry
 
 

@@ -172,7 +172,7 @@ def boundary_svg(geometries: list[tuple[dict[str, Any], bool]], size: int = 400,
     paths = []
     for ring, here in rings:
         d = " ".join(f"{'M' if i == 0 else 'L'}{(x - minx) * scale:.1f},{(maxy - y) * scale:.1f}"
-                     for i, (x, y) in enumerate(ring))
+                     for i, (x, y, *_z) in enumerate(ring))  # a stored Z value is ignored
         paths.append(f'<path class="{"here" if here else ""}" d="{d} Z"/>')
     return (f'<svg class="svgmap" viewBox="-2 -2 {size + 4} {height + 4}" xmlns="http://www.w3.org/2000/svg" '
             f'role="img" aria-label="{escape(label)}" data-minx="{minx}" data-maxy="{maxy}" data-scale="{scale}">'
