@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "gongzhi.supervision",
     "gongzhi.govservice",
     "gongzhi.sites",
+    "gongzhi.maps",
     "gongzhi.notifications",
     "gongzhi.api",
     "gongzhi.web",
@@ -267,6 +268,15 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
     }
 }
+# 一张图's optional base layer: the city's own tile server (an intranet GIS), e.g.
+# ``https://gis.city.local/tiles/{z}/{x}/{y}.png``; without it the map stands on the platform's own boundaries.
+GONGZHI_MAP_TILES = os.environ.get("GONGZHI_MAP_TILES", "")
+if GONGZHI_MAP_TILES:
+    from urllib.parse import urlsplit
+
+    _tiles = urlsplit(GONGZHI_MAP_TILES)
+    _directives: dict[str, list[Any]] = CONTENT_SECURITY_POLICY["DIRECTIVES"]  # type: ignore[assignment]
+    _directives["img-src"].append(f"{_tiles.scheme}://{_tiles.netloc}")
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

@@ -19,6 +19,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("supervision/", include("gongzhi.supervision.urls")),
     path("services/", include("gongzhi.govservice.urls")),
     path("sites/", include("gongzhi.sites.urls")),
+    path("map/", include("gongzhi.maps.urls")),
     path("", include("gongzhi.web.urls")),
 ]
 if settings.DEBUG:

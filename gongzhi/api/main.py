@@ -22,6 +22,7 @@ from gongzhi.councils.api import router as councils_router
 from gongzhi.dispatch.api import router as dispatch_router
 from gongzhi.govservice.api import router as govservice_router
 from gongzhi.jobs.api import router as jobs_router
+from gongzhi.maps.api import router as maps_router
 from gongzhi.notifications.api import router as notifications_router
 from gongzhi.patrol.api import router as patrol_router
 from gongzhi.points.api import router as points_router
@@ -95,4 +96,5 @@ api.add_router("", dispatch_router)
 api.add_router("", accounts_router)
 api.add_router("", lookups_router)
 api.add_router("", jobs_router)
+api.add_router("", maps_router)
 api.add_router("", tokens)

@@ -12,8 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Callable
+from typing import Any
 
 from django.contrib.auth import get_user_model
+from shapely.geometry import Point, shape
 
 from gongzhi.core import workdays
 from gongzhi.core.models import AuditEntry
@@ -25,14 +27,30 @@ from .services import level_path
 from .workflow import TRANSITIONS
 
 
+def _point_in(boundary: dict[str, Any] | None, rng: random.Random) -> tuple[float | None, float | None]:
+    """A point inside the place's outline, where the resident stood when she reported (None without an outline)."""
+    if not boundary:
+        return None, None
+    polygon = shape(boundary)
+    minx, miny, maxx, maxy = polygon.bounds
+    for _ in range(20):
+        point = Point(rng.uniform(minx, maxx), rng.uniform(miny, maxy))
+        if polygon.contains(point):
+            return round(point.x, 6), round(point.y, 6)
+    centre = polygon.representative_point()
+    return round(centre.x, 6), round(centre.y, 6)
+
+
 def load(*, size: str, seed: int, today: dt.date, progress: Callable[[str, float], None]) -> dict[str, int]:
     rng = random.Random(seed + 303)
+    where = random.Random(seed + 404)  # the reported points: a stream of its own, so the cases stay as they were
     per_community = 150 if size == "small" else 20
     categories = {c.code: c for c in Category.objects.filter(code__in=demo_texts.DEMO_CATEGORY_CODES)}
     available = set(categories)
     communities = list(Area.objects.filter(kind=AreaKind.COMMUNITY).order_by("path"))
     compounds_by_community: dict[str, list[Area]] = {}
-    for a in Area.objects.filter(kind__in=[AreaKind.COMPOUND, AreaKind.BUILDING]).only("pk", "path", "name", "kind"):
+    for a in Area.objects.filter(kind__in=[AreaKind.COMPOUND, AreaKind.BUILDING]).only("pk", "path", "name", "kind",
+                                                                                                "boundary"):
         compounds_by_community.setdefault(a.path[:16], []).append(a)
     area_ids = dict(Area.objects.filter(depth__lte=4).values_list("path", "pk"))
     units = list(MemberUnit.objects.filter(area__depth=1).order_by("pk"))
@@ -74,6 +92,7 @@ def load(*, size: str, seed: int, today: dt.date, progress: Callable[[str, float
                 owner_path=owner_path, owner_area_id=area_ids[owner_path], priority=category.priority,
                 created_at=created, response_due_at=workdays.add_work_hours(created, category.response_hours),
             )
+            case.lng, case.lat = _point_in(place.boundary, where)
             trail = [("cases.case.submit", created, "", "")]
             _travel(case, category, rng, now, units, area_ids, trail)
             cases.append(case)
@@ -97,6 +116,7 @@ def load(*, size: str, seed: int, today: dt.date, progress: Callable[[str, float
                     priority=category.priority, created_at=created, accepted_at=accepted,
                     claimable=True, response_due_at=workdays.add_work_hours(created, category.response_hours),
                 )
+                case.lng, case.lat = _point_in(place.boundary, where)
                 trail = [("cases.case.submit", created, "", "")]
                 _go(case, "accept", accepted, trail, "放入领单池")
                 cases.append(case)

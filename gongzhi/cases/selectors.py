@@ -469,8 +469,15 @@ def figures_by_child(viewer: Any, area: Area, start: dt.date, end: dt.date) -> l
 
 def figures_for_paths(root: str, width: int, start: dt.date, end: dt.date) -> dict[str, Figures]:
     """:func:`area_figures` for every node ``width`` characters deep under ``root``, in one grouped query (the
-    subjects of an assessment round: all grids of a district at once)."""
+    subjects of an assessment round: all grids of a district at once). Streets and above add up the rollup."""
     lo, hi = _period(start, end)
+    if width <= rollup.STREET_PATH_LEN:
+        grouped: Any = (
+            CaseStat.objects.filter(street_path__startswith=root, day__gte=start, day__lte=end)
+            .annotate(group=Substr("street_path", 1, width)).values("group")
+            .annotate(**{m: Sum(m) for m in rollup.MEASURES}).order_by()
+        )
+        return {row["group"]: _figures_from(row, None, start, end) for row in grouped}
     rows: Any = (Case.objects.filter(area_path__prefix=root, created_at__gte=lo, created_at__lt=hi)
                  .exclude(state=S.MERGED).annotate(group=Substr("area_path", 1, width)).values("group")
                  .annotate(**_measures()).order_by())

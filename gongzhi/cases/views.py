@@ -4,6 +4,7 @@ case page with its actions, figures, ledger export). Thin: parse → scoped fetc
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from django import forms
@@ -108,15 +109,18 @@ def _report_places(user: Any) -> tuple[list[Area], str]:
         return [], ""
     places = list(Area.objects.filter(path__prefix=root.path, kind__in=[AreaKind.COMPOUND, AreaKind.BUILDING])
                   .order_by("path")[:400])
-    grids = list(Area.objects.filter(path__prefix=root.path, kind=AreaKind.GRID, boundary__isnull=False)[:60])
-    return places, boundary_svg([(g.boundary, False) for g in grids]) if grids else ""
+    from gongzhi.maps.selectors import bounds_of
+
+    # The one map opens on the reporter's own area (a resident: her community); a city-wide grant starts on the city.
+    bounds = bounds_of(root)
+    return places, json.dumps(bounds) if bounds else ""
 
 
 @login_required
 def report(request: HttpRequest) -> HttpResponse:
     if not scope_of(request.user).has(Cap.CASE_REPORT):
         raise Http404
-    places, svg = _report_places(request.user)
+    places, map_bounds = _report_places(request.user)
     names = {a.path: a.name for a in places}
     staff = scope_of(request.user).has(Cap.CASE_VIEW)
     form = (StaffReportForm if staff else ReportForm)(request.POST or None, request.FILES or None)
@@ -151,7 +155,7 @@ def report(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("已提交，诉求编号 {number}").format(number=case.number))
             return redirect("cases:case", pk=case.pk)
-    return render(request, "cases/report.html", {"form": form, "svg": svg, "picked": picked})
+    return render(request, "cases/report.html", {"form": form, "map_bounds": map_bounds, "picked": picked})
 
 
 @login_required
@@ -295,7 +299,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     staff = scope.can(Cap.CASE_VIEW, area_path=case.area_path) or (
         case.assignee_unit_id is not None and case.assignee_unit_id in scope.unit_ids(Cap.CASE_VIEW))
     grid = Area.objects.filter(path=case.area_path[:20], kind=AreaKind.GRID).first()
-    svg = boundary_svg([(grid.boundary, True)]) if grid and grid.boundary else ""
+    svg = boundary_svg([(grid.boundary, True)]) if grid and grid.boundary and case.lng is None else ""
     own = bool(case.reporter_id and case.reporter_id == scope.person_id)
     following = scope.person_id is not None and not own and CaseFollower.objects.filter(
         case=case, person_id=scope.person_id).exists()

@@ -24,7 +24,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils.module_loading import import_string
-from shapely.geometry import Polygon, mapping
+from shapely.geometry import Polygon, box, mapping
 from shapely.ops import unary_union
 
 from gongzhi.accounts.models import AccountProfile, RoleGrant
@@ -172,6 +172,42 @@ def _cell(ix: int, iy: int) -> Polygon:
                     _lattice_point(ix, iy + 1)])
 
 
+def _compound_shapes(cell: Polygon, n: int) -> list[Any]:
+    """A grid's compounds: the cell less a street's width along its edges, split side by side (no randomness, so the
+    rest of the city's generation is unchanged)."""
+    inner = cell.buffer(-min(CELL) * 0.07, join_style="mitre")
+    minx, miny, maxx, maxy = inner.bounds
+    if n <= 1:
+        return [inner]
+    step = (maxx - minx) / n
+    gap = step * 0.06
+    return [inner.intersection(box(minx + k * step + gap, miny, minx + (k + 1) * step - gap, maxy)) for k in range(n)]
+
+
+def _building_shapes(compound: Any, n: int) -> list[Any]:
+    """A compound's buildings as slabs in rows (楼栋 of a 小区), each inside the compound."""
+    if n <= 0 or compound.is_empty:
+        return []
+    minx, miny, maxx, maxy = compound.bounds
+    cols = max(1, math.ceil(math.sqrt(n * 0.75)))
+    rows = math.ceil(n / cols)
+    w, h = (maxx - minx) / cols, (maxy - miny) / rows
+    shapes = []
+    for j in range(n):
+        cx, cy = minx + (j % cols + 0.5) * w, maxy - (j // cols + 0.5) * h
+        slab = box(cx - w * 0.3, cy - h * 0.16, cx + w * 0.3, cy + h * 0.16).intersection(compound)
+        shapes.append(slab if not slab.is_empty and slab.geom_type == "Polygon" else None)
+    return shapes
+
+
+def _outline(geoms: list[Any]) -> dict[str, Any] | None:
+    """The union of neighbouring cells as one polygon (the lattice's shared corners make the union exact)."""
+    if not geoms:
+        return None
+    union = unary_union(geoms)
+    return _geojson(union) if union.geom_type in ("Polygon", "MultiPolygon") and union.is_valid else None
+
+
 def _geojson(geom: Any) -> dict[str, Any]:
     data = mapping(geom)
     return {"type": data["type"], "coordinates": _lists(data["coordinates"])}
@@ -256,16 +292,20 @@ def _load(b: _Builder, progress: Callable[[str, float], None]) -> dict[str, int]
             n_compounds = 1 if n_buildings < 7 else 2
             grid.numchild = n_compounds
             grid_households = 0
+            compound_shapes = _compound_shapes(cell, n_compounds)
             for k, nb in enumerate(_split(n_buildings, n_compounds)):
+                compound_shape = compound_shapes[k]
                 compound = Area(path=_path(grid.path, k + 1), depth=6, numchild=nb,
                                 name=f"{rng.choice(COMMUNITY_WORDS)}{rng.choice(COMPOUND_SUFFIX)}",
-                                code=f"{grid.code}{k + 1:02d}", kind=AreaKind.COMPOUND)
+                                code=f"{grid.code}{k + 1:02d}", kind=AreaKind.COMPOUND,
+                                boundary=_geojson(compound_shape) if compound_shape.geom_type == "Polygon" else None)
                 compounds.append(compound)
-                for j in range(nb):
+                for j, slab in enumerate(_building_shapes(compound_shape, nb)):
                     households = rng.randint(36, 72)
                     buildings.append(Area(path=_path(compound.path, j + 1), depth=7, name=f"{j + 1}号楼",
                                           code=f"{compound.code}{j + 1:03d}", kind=AreaKind.BUILDING,
-                                          households=households, population=round(households * 2.6)))
+                                          households=households, population=round(households * 2.6),
+                                          boundary=_geojson(slab) if slab is not None else None))
                     compound.households += households
                 compound.population = round(compound.households * 2.6)
                 grid_households += compound.households
@@ -279,9 +319,14 @@ def _load(b: _Builder, progress: Callable[[str, float], None]) -> dict[str, int]
     by_prefix: dict[str, list[Area]] = {}
     for c in communities:
         by_prefix.setdefault(c.path[:12], []).append(c)
+    geom_of = {c.path: g for c, g in zip(communities, community_geoms, strict=True)}
     for s in streets:
         s.households = sum(c.households for c in by_prefix.get(s.path, []))
         s.population = sum(c.population for c in by_prefix.get(s.path, []))
+        # Streets and districts are drawn as the union of their communities (the map's first levels).
+        s.boundary = _outline([geom_of[c.path] for c in by_prefix.get(s.path, [])])
+    for d in districts:
+        d.boundary = _outline([geom_of[c.path] for c in communities if c.path.startswith(d.path)])
     for d in districts:
         d.households = sum(s.households for s in streets if s.path.startswith(d.path))
         d.population = sum(s.population for s in streets if s.path.startswith(d.path))

@@ -15,4 +15,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     roles = ""
     if user is not None and user.is_authenticated:
         roles = "、".join(sorted({str(POLICIES[r].role.label) for r in scope_of(user).roles}))
-    return {"nav_items": nav_for(request), "user_roles": roles}
+    from django.conf import settings
+
+    return {"nav_items": nav_for(request), "user_roles": roles,
+            "map_tiles": getattr(settings, "GONGZHI_MAP_TILES", "")}

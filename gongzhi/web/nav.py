@@ -20,6 +20,8 @@ ENTRIES: list[tuple[Any, Any, str, str | tuple[str, ...] | None]] = [
     ("", _("首页"), "web:home", None),
     ("", _("消息"), "notifications:inbox", None),
     (_("民情流水线"), _("工作台"), "cases:workbench", Cap.CASE_VIEW),
+    (_("一张图"), _("城市一张图"), "maps:index", Cap.CASE_VIEW),
+    (_("一张图"), _("指挥大屏"), "maps:screen", Cap.CASE_VIEW),
     (_("民情流水线"), _("我要反映"), "cases:report", Cap.CASE_REPORT),
     (_("民情流水线"), _("我的诉求"), "cases:mine", "person"),
     (_("民情流水线"), _("诉求统计"), "cases:figures", Cap.CASE_VIEW),

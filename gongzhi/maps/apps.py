@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MapsConfig(AppConfig):
+    name = "gongzhi.maps"
+    verbose_name = "一张图"
