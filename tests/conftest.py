@@ -28,13 +28,16 @@ def _fresh_caches() -> Iterator[None]:
     """The point→grid index and table snapshots are per-process caches; each test starts from its own database."""
     from gongzhi.accounts.middleware import forget_initialised
     from gongzhi.core.snapshot import invalidate_all
+    from gongzhi.maps.layers import forget as forget_map_layers
     from gongzhi.registry.geo import invalidate_grid_index
 
     invalidate_grid_index()
+    forget_map_layers()
     invalidate_all()
     forget_initialised()
     yield
     invalidate_grid_index()
+    forget_map_layers()
     invalidate_all()
 
 

@@ -42,5 +42,7 @@ def index(request: HttpRequest) -> HttpResponse:
 @login_required
 def screen(request: HttpRequest) -> HttpResponse:
     root = _start_area(request)
-    return render(request, "maps/screen.html", {"root": root, "bounds": _bounds(root),
-                                                "interval": 10})
+    raw = request.GET.get("interval", "")
+    # Seconds between refreshes: 10 by default; a wall in a busy centre may ask for 5, a quiet one for 60.
+    interval = min(60, max(2, int(raw))) if raw.isdigit() else 10
+    return render(request, "maps/screen.html", {"root": root, "bounds": _bounds(root), "interval": interval})

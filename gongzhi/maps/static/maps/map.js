@@ -63,6 +63,7 @@
     this.mode = el.dataset.map;
     this.dark = this.mode === "screen";
     this.listeners = [];
+    el._gzmap = this;  // pages and tests reach the component through its element
     // No base tiles to set the zoom range, so the map sets it (the cluster layer needs a maximum).
     var map = this.map = L.map(el, {attributionControl: false, zoomSnap: 0.5, minZoom: 4, maxZoom: 20,
                                     zoomControl: this.mode !== "screen"});
