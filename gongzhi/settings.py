@@ -271,6 +271,9 @@ CONTENT_SECURITY_POLICY = {
 # 一张图's optional base layer: the city's own tile server (an intranet GIS), e.g.
 # ``https://gis.city.local/tiles/{z}/{x}/{y}.png``; without it the map stands on the platform's own boundaries.
 GONGZHI_MAP_TILES = os.environ.get("GONGZHI_MAP_TILES", "")
+# The coordinate system the city's boundary files come in by default (the import form's first choice): WGS84 (GPS),
+# CGCS2000 (the national system of 自然资源 surveys), GCJ02 (web maps) or CGCS2000_3DEG_CM_<meridian>.
+GONGZHI_MAP_CRS = os.environ.get("GONGZHI_MAP_CRS", "CGCS2000")
 if GONGZHI_MAP_TILES:
     from urllib.parse import urlsplit
 

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 
 from gongzhi.accounts.roles import POLICIES, Cap
 from gongzhi.api.auth import user_of
@@ -189,6 +189,42 @@ def area_update(request: HttpRequest, area_id: int, payload: AreaPatch) -> dict[
     version = changes.pop("version", None)
     return area_out(services.area_update(actor=user, area=area, changes=changes, reason=reason,
                                          expected_version=version))
+
+
+MAX_EXPORT = 20_000
+
+
+@router.post("/areas/boundaries/import", response=dict, summary="导入边界（GeoJSON 或 Shapefile 压缩包）")
+def area_boundaries_import(request: HttpRequest, file: File[UploadedFile],
+                           crs: Form[str] = "WGS84", code_field: Form[str] = "", name_field: Form[str] = "",
+                           dry_run: Form[bool] = False) -> dict[str, Any]:
+    """``crs``: WGS84, CGCS2000, GCJ02 or CGCS2000_3DEG_CM_<中央经线>; a Shapefile's .prj wins over it."""
+    result = services.boundaries_import(actor=user_of(request), data=file.read(), filename=file.name or "upload",
+                                        crs=crs, code_field=code_field or None, name_field=name_field or None,
+                                        dry_run=dry_run)
+    return {"dry_run": result.dry_run,
+            "updated": [{"id": pk, "code": code, "name": name} for pk, code, name in result.updated],
+            "unmatched": [{"feature": n, "code": code, "name": name} for n, code, name in result.unmatched]}
+
+
+@router.get("/areas/{area_id}/boundaries", response=dict, summary="导出边界（GeoJSON FeatureCollection，WGS-84）")
+def area_boundaries_export(request: HttpRequest, area_id: int,
+                           kinds: str = Query("", max_length=100)) -> dict[str, Any]:
+    from .geo_io import to_feature_collection
+
+    user = user_of(request)
+    area = selectors.area_get(user, area_id)
+    wanted = [k for k in kinds.split(",") if k]
+    if any(k not in AreaKind.values for k in wanted):
+        raise InvalidInput.on("kinds", "未知层级")
+    qs = scoped(user, Area).filter(path__startswith=area.path, boundary__isnull=False).order_by("path")
+    if wanted:
+        qs = qs.filter(kind__in=wanted)
+    rows = list(qs.values_list("pk", "code", "name", "kind", "boundary")[: MAX_EXPORT + 1])
+    if len(rows) > MAX_EXPORT:
+        raise InvalidInput.on("kinds", f"边界超过 {MAX_EXPORT} 个，请按层级分批导出")
+    return to_feature_collection(({"id": pk, "code": code, "name": name, "kind": kind}, boundary)
+                                 for pk, code, name, kind, boundary in rows)
 
 
 @router.get("/areas/{area_id}/coverage", response=dict, summary="党组织覆盖情况 (A2)")

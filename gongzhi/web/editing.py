@@ -15,6 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from gongzhi.accounts.roles import Cap
@@ -385,3 +386,40 @@ def item_fulfil(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
         messages.success(request, _("已登记兑现情况"))
         return redirect("web:pairing", pk=pairing.pk)
     return pairing_page(request, pairing, item=(item.pk, form))
+
+
+# ---------------------------------------------------------------------------------------- boundaries (一张图)
+
+
+class BoundaryImportForm(forms.Form):
+    file = forms.FileField(label=_lazy("边界文件（GeoJSON，或 Shapefile 的 .zip：含 .shp/.shx/.dbf，可带 .prj/.cpg）"))
+    crs = forms.ChoiceField(label=_lazy("坐标系（文件带 .prj 时以 .prj 为准）"))
+    code_field = forms.CharField(label=_lazy("编码字段（留空自动识别 code、编码、区划代码…）"), max_length=40,
+                                 required=False)
+    name_field = forms.CharField(label=_lazy("名称字段（留空自动识别 name、名称…）"), max_length=40, required=False)
+    dry_run = forms.BooleanField(label=_lazy("只预检，不写入"), required=False, initial=True)
+
+
+@login_required
+@not_found_as_404
+def boundaries_import(request: HttpRequest) -> HttpResponse:
+    """Boundaries for many areas at once, matched by code: the city's GIS export of its grids or communities."""
+    from django.conf import settings
+
+    from gongzhi.registry.geo_io import SUPPORTED_CRS
+
+    if not (scope_of(request.user).has(Cap.EDIT_AREA_TREE) or scope_of(request.user).has(Cap.EDIT_REGISTRY)):
+        raise Http404
+    form = BoundaryImportForm(request.POST or None, request.FILES or None,
+                              initial={"crs": getattr(settings, "GONGZHI_MAP_CRS", "WGS84")})
+    form.fields["crs"].choices = list(SUPPORTED_CRS.items())  # type: ignore[attr-defined]
+    result = None
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        upload = d["file"]
+        result = _attempt(form, lambda: registry.boundaries_import(
+            actor=request.user, data=upload.read(), filename=upload.name, crs=d["crs"],
+            code_field=d["code_field"] or None, name_field=d["name_field"] or None, dry_run=d["dry_run"]))
+        if result is not None and not result.dry_run:
+            messages.success(request, _("已导入 {n} 个区域的边界").format(n=len(result.updated)))
+    return render(request, "web/boundaries_import.html", {"form": form, "result": result})

@@ -9,6 +9,7 @@ urlpatterns = [
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("areas/", views.areas, name="areas"),
     path("areas/new/", editing.area_new, name="area_new"),
+    path("areas/boundaries/", editing.boundaries_import, name="boundaries_import"),
     path("areas/<int:pk>/", views.area_detail, name="area"),
     path("areas/<int:pk>/edit/", editing.area_edit, name="area_edit"),
     path("areas/<int:pk>/children/", views.area_children, name="area_children"),

@@ -115,7 +115,9 @@ def areas(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()[:50]
     found = selectors.area_search(request.user, q, limit=50) if q else []
     roots = list(selectors.area_roots(request.user))
-    return render(request, "web/areas.html", {"roots": roots, "q": q, "found": found})
+    scope = scope_of(request.user)
+    return render(request, "web/areas.html", {"roots": roots, "q": q, "found": found, "perms_boundaries": (
+        scope.has(Cap.EDIT_AREA_TREE) or scope.has(Cap.EDIT_REGISTRY))})
 
 
 @login_required
@@ -124,6 +126,15 @@ def area_children(request: HttpRequest, pk: int) -> HttpResponse:
     area = selectors.area_get(request.user, pk)
     children = list(selectors.area_children(request.user, area)[:500])
     return render(request, "web/partials/tree_children.html", {"children": children})
+
+
+def _map_bounds(area: Area) -> str:
+    import json
+
+    from gongzhi.maps.selectors import bounds_of
+
+    found = bounds_of(area)
+    return json.dumps(found) if found else ""
 
 
 @login_required
@@ -145,6 +156,7 @@ def area_detail(request: HttpRequest, pk: int) -> HttpResponse:
                                  .values_list("pk", flat=True)),
         "children": children,
         "svg": boundary_svg(shapes),
+        "map_bounds": _map_bounds(area),
         "orgs": scoped(user, PartyOrganisation).filter(area=area).select_related("parent")[:50],
         "units": scoped(user, MemberUnit).filter(area=area)[:50],
         "posts": area.posts.filter(until__isnull=True).select_related("person")[:50]

@@ -5,6 +5,7 @@
  *           layer, service sites with their walking reach, areas coloured by a figure, a card on click;
  *   pick    the resident's report: a pin to drag or "my location", the grid, compound and building found from it;
  *   point   one case's point on its grid (the case page);
+ *   area    an area and the level below it (the area page);
  *   screen  the 大屏's map (dark, no controls; the screen script refreshes it).
  * Options come from data- attributes; everything else from the scoped JSON API under /api/v1/map/.
  * An optional base layer comes from the city's own tile server (data-tiles, set by GONGZHI_MAP_TILES).
@@ -368,6 +369,7 @@
     if (el.dataset.map === "pick") mountPick(el);
     else if (el.dataset.map === "point") mountPoint(el);
     else if (el.dataset.map === "city") mountCity(el);
+    else if (el.dataset.map === "area") new GZMap(el).load();
     else if (el.dataset.map === "screen") { window.gzScreenMap = new GZMap(el); window.gzScreenMap.load(); }
   });
 })();
