@@ -264,8 +264,8 @@ def area_card(viewer: Any, area_id: int) -> dict[str, Any]:
 
 
 def screen(viewer: Any, area: Area | None = None) -> dict[str, Any]:
-    """The 大屏: today's intake, open and overdue now, the 三率 this month, closed cases by level, the hot spots and
-    the newest cases (the ticker), for the viewer's first root or ``area``."""
+    """The 大屏: today's intake, open and overdue now, the 三率 of the last 30 days, closed cases by level, the hot
+    spots and the newest cases (the ticker), for the viewer's first root or ``area``."""
     from gongzhi.dispatch.selectors_hotspots import top_hotspots
 
     if area is None:
@@ -277,7 +277,8 @@ def screen(viewer: Any, area: Area | None = None) -> dict[str, Any]:
         area = get_scoped(viewer, Area, area.pk, cap=Cap.CASE_VIEW)
     now = timezone.now()
     today = timezone.localdate()
-    month = case_selectors.area_figures(area, today.replace(day=1), today)
+    # The last 30 days, not the calendar month: on the 1st a month's rates would be empty all morning.
+    month = case_selectors.area_figures(area, today - dt.timedelta(days=29), today)
     day = case_selectors.area_figures(area, today, today)
     base = Case.objects.filter(area_path__startswith=area.path)
     open_now = base.filter(state__in=OPEN_STATES).aggregate(

@@ -15,7 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from gongzhi.accounts.roles import Cap
@@ -392,12 +392,14 @@ def item_fulfil(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
 
 
 class BoundaryImportForm(forms.Form):
-    file = forms.FileField(label=_lazy("边界文件（GeoJSON，或 Shapefile 的 .zip：含 .shp/.shx/.dbf，可带 .prj/.cpg）"))
-    crs = forms.ChoiceField(label=_lazy("坐标系（文件带 .prj 时以 .prj 为准）"))
-    code_field = forms.CharField(label=_lazy("编码字段（留空自动识别 code、编码、区划代码…）"), max_length=40,
+    file = forms.FileField(
+        label=gettext_lazy("边界文件（GeoJSON，或 Shapefile 的 .zip：含 .shp/.shx/.dbf，可带 .prj/.cpg）"))
+    crs = forms.ChoiceField(label=gettext_lazy("坐标系（文件带 .prj 时以 .prj 为准）"))
+    code_field = forms.CharField(label=gettext_lazy("编码字段（留空自动识别 code、编码、区划代码…）"), max_length=40,
                                  required=False)
-    name_field = forms.CharField(label=_lazy("名称字段（留空自动识别 name、名称…）"), max_length=40, required=False)
-    dry_run = forms.BooleanField(label=_lazy("只预检，不写入"), required=False, initial=True)
+    name_field = forms.CharField(label=gettext_lazy("名称字段（留空自动识别 name、名称…）"), max_length=40,
+                                 required=False)
+    dry_run = forms.BooleanField(label=gettext_lazy("只预检，不写入"), required=False, initial=True)
 
 
 @login_required
