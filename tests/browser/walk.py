@@ -79,6 +79,9 @@ FIXED = [
     ("new site", "/sites/new/"),
     ("my room bookings", "/sites/bookings/"),
     ("coverage", "/sites/coverage/"),
+    ("city map", "/map/"),
+    ("command screen", "/map/screen/"),
+    ("boundary import", "/areas/boundaries/"),
 ]
 
 # Detail pages: (name, the list page to find one on, the address pattern of a detail link).
