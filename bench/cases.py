@@ -40,7 +40,8 @@ rows AS (
 INSERT INTO cases_case (kind, title, description, channel, contact_name, contact_phone, address, area_path, level,
     owner_path, claimable, state, priority, is_public, created_at, accepted_at, response_due_at, dispatched_at,
     due_at, handled_at, verified_at, closed_at, overdue_at, closed_level, closed_on_time, resolved, feedback, rating,
-    reopen_count, escalation_count, duplicate_count, version, area_id, owner_area_id, category_id)
+    reopen_count, escalation_count, duplicate_count, follower_count, urge_count, version, area_id, owner_area_id,
+    category_id)
 SELECT 'general', '性能测试诉求 ' || rows.s, '用于性能测试的诉求内容，编号 ' || rows.s, 'app', '', '', '',
     grids.path, 'community', substr(grids.path, 1, 16), false,
     CASE WHEN r < 0.93 THEN 'closed' WHEN r < 0.95 THEN 'in_progress' WHEN r < 0.97 THEN 'dispatched'
@@ -58,7 +59,7 @@ SELECT 'general', '性能测试诉求 ' || rows.s, '用于性能测试的诉求�
     CASE WHEN r < 0.93 THEN r2 < 0.83 END,
     CASE WHEN r < 0.93 THEN r2 < 0.97 END,
     '', CASE WHEN r < 0.93 THEN (CASE WHEN r2 < 0.95 THEN 'satisfied' ELSE 'basic' END) ELSE '' END,
-    CASE WHEN r < 0.93 AND r2 > 0.98 THEN 1 ELSE 0 END, 0, 0, 1,
+    CASE WHEN r < 0.93 AND r2 > 0.98 THEN 1 ELSE 0 END, 0, 0, 0, 0, 1,
     grids.id, grids.community_id, cats.id
 FROM rows
 JOIN sizes ON true
