@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import shapefile
 import shapely
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 from shapely.geometry import MultiPolygon, Polygon, mapping, shape
@@ -40,14 +42,17 @@ _GK3_FIRST_EPSG = 4534
 _GK3_MERIDIANS = range(75, 136, 3)
 _GK3_PREFIX = "CGCS2000_3DEG_CM_"
 
-SUPPORTED_CRS: dict[str, str] = {
-    "WGS84": "WGS84 经纬度（GPS，EPSG:4326）",
+# The labels are the import form's choices, so they are translated (lazily: this module has no request).
+SUPPORTED_CRS: dict[str, Any] = {
+    "WGS84": gettext_lazy("WGS84 经纬度（GPS，EPSG:4326）"),
     # EPSG:4490. CGCS2000 and WGS84 differ by centimetres at city scale, far below what a boundary drawing resolves,
     # so the two are treated as the same; a datum transformation would only add a dependency on grid files.
-    "CGCS2000": "CGCS2000 经纬度（EPSG:4490）",
-    "GCJ02": "GCJ-02 火星坐标（高德、腾讯等国内网络地图）",
+    "CGCS2000": gettext_lazy("CGCS2000 经纬度（EPSG:4490）"),
+    "GCJ02": gettext_lazy("GCJ-02 火星坐标（高德、腾讯等国内网络地图）"),
     **{
-        f"{_GK3_PREFIX}{cm}": f"CGCS2000 3 度带高斯-克吕格投影，中央经线 {cm}°E（EPSG:{_GK3_FIRST_EPSG + i}）"
+        f"{_GK3_PREFIX}{cm}": format_lazy(
+            gettext_lazy("CGCS2000 3 度带高斯-克吕格投影，中央经线 {cm}°E（EPSG:{epsg}）"),
+            cm=cm, epsg=_GK3_FIRST_EPSG + i)
         for i, cm in enumerate(_GK3_MERIDIANS)
     },
 }

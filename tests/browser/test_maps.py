@@ -96,6 +96,9 @@ def test_a_dispatcher_filters_overdue_cases_on_the_city_map_and_opens_one(page: 
     page.select_option("#map-filters [name=state]", "overdue")
     expect(page.locator("#city-map .case-marker")).to_have_count(1)
     assert "1" in page.inner_text("#map-status")
+    page.select_option("#map-filters [name=figure]", "per_1000")
+    expect(page.locator("#map-legend strong")).to_have_text("每千户诉求量")
+    assert "2.5" in page.inner_text("#city-map")  # 碧海第1网格: one case, 400 households, written on the area
     shot(page, "browser-map-city-overdue")
     page.locator("#city-map .case-marker").click()
     page.click(".leaflet-popup a.open-case")

@@ -333,9 +333,25 @@
         status.dataset.mode = data.mode;
       }
       if (what === "areas" && status) status.dataset.kind = data.kind || "";
+      if (what === "areas") showLegend(data);
       if (what === "error" && status) status.textContent = (data && data.error && data.error.message) || "";
       if (what === "card" && card) renderCard(card, data, el.dataset);
     });
+    var legend = L.control({position: "bottomright"});
+    legend.onAdd = function () { var d = L.DomUtil.create("div", "map-legend"); d.id = "map-legend"; return d; };
+    function showLegend(data) {
+      if (!data.figure) { if (legend._map) legend.remove(); return; }
+      if (!legend._map) legend.addTo(m.map);
+      var lowIsGood = data.figure === "per_1000";
+      var steps = lowIsGood ? [[0, "≤ 5"], [8, "5–10"], [15, "10–20"], [30, "20–40"], [50, "> 40"]]
+        : [[99, "≥ 95%"], [92, "90–95%"], [85, "80–90%"], [70, "60–80%"], [10, "< 60%"]];
+      var rows = ["<strong>" + escapeHtml(data.figure_label) + "</strong>"];
+      steps.forEach(function (s) {
+        rows.push("<div><i style=\"background:" + rateColour(s[0], lowIsGood) + "\"></i>" + s[1] + "</div>");
+      });
+      rows.push("<div><i style=\"background:#bdbdbd\"></i>" + escapeHtml(el.dataset.noDataLabel || "") + "</div>");
+      document.getElementById("map-legend").innerHTML = rows.join("");
+    }
     m.load();
     window.gzCityMap = m;
   }
