@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from gongzhi.accounts import services as accounts
 from gongzhi.cases import services as cases
-from gongzhi.cases.models import Case
+from gongzhi.cases.models import Case, Channel
 from gongzhi.maps import layers, selectors
 from gongzhi.registry import services as registry
 from gongzhi.registry.models import AreaKind
@@ -29,6 +29,16 @@ def api(user: Any) -> Client:
 
 def _report(cast: Cast, title: str, lng: float, lat: float) -> Case:
     return cases.case_submit(actor=cast.bob, title=title, description=title + "，请尽快处理", lng=lng, lat=lat)
+
+
+def make_overdue(cast: Cast, case: Case) -> None:
+    """Accepted and dispatched by the community, its deadline passed, flagged by the overdue job."""
+    from gongzhi.cases.models import Category
+
+    case = cases.transition(actor=cast.alice, case=case, name="accept", category=Category.objects.get(code="030602"))
+    cases.transition(actor=cast.alice, case=case, name="dispatch")
+    Case.objects.filter(pk=case.pk).update(due_at=timezone.now() - dt.timedelta(hours=2))
+    assert cases.mark_overdue() == 1
 
 
 def test_the_level_drawn_follows_the_zoom_and_never_goes_above_the_viewers_root(cast: Cast) -> None:
@@ -73,7 +83,7 @@ def test_cases_come_as_markers_when_few_and_as_counted_cells_when_many(cast: Cas
 def test_the_overdue_filter_shows_only_late_open_cases(cast: Cast) -> None:
     late = _report(cast, "下水道堵塞", 123.405, 41.805)
     _report(cast, "楼道灯坏了", 123.406, 41.806)
-    Case.objects.filter(pk=late.pk).update(due_at=timezone.now() - dt.timedelta(days=1))
+    make_overdue(cast, late)
     data = api(cast.olga).get("/api/v1/map/cases", {"bbox": CITY_BOX, "state": "overdue"}).json()
     assert [m["title"] for m in data["markers"]] == ["下水道堵塞"] and data["markers"][0]["overdue"]
     old = api(cast.olga).get("/api/v1/map/cases", {"bbox": CITY_BOX, "start": "2020-01-01", "end": "2020-12-31"})
@@ -115,7 +125,7 @@ def test_areas_are_coloured_by_a_figure_only_where_the_viewer_sees_case_figures(
 def test_the_screen_counts_today_open_and_overdue_and_lists_the_newest(cast: Cast) -> None:
     late = _report(cast, "下水道堵塞", 123.405, 41.805)
     _report(cast, "楼道灯坏了", 123.406, 41.806)
-    Case.objects.filter(pk=late.pk).update(due_at=timezone.now() - dt.timedelta(hours=2))
+    make_overdue(cast, late)  # the overdue job flags it, and the figures count it
     dispatcher = accounts.user_create(actor=None, username="dee", password=cast.password)
     accounts.grant_role(actor=None, user=dispatcher, role="dispatcher", area=cast.city)
     data = api(dispatcher).get("/api/v1/map/screen").json()
@@ -143,3 +153,14 @@ def test_a_level_index_finds_boxes_without_reading_boundaries(kind: str) -> None
     box = layers.Box(-0.1, -0.1, 0.55, 0.2, 800)
     assert sorted(int(index.ids[i]) for i in index.within(box, None)) == [1, 3]
     assert [int(index.ids[i]) for i in index.within(box, ["00010"])] == [3]
+
+
+def test_zoomed_in_a_case_recorded_on_the_community_with_its_point_here_still_shows(cast: Cast) -> None:
+    on_grid = _report(cast, "路灯不亮", 123.405, 41.805)
+    on_community = cases.case_submit(actor=cast.alice, title="小广场积水", description="下雨就积水",
+                                     area=cast.community, lng=123.404, lat=41.804, channel=Channel.GRID_PATROL)
+    elsewhere = _report(cast, "垃圾满溢", 123.425, 41.805)
+    data = api(cast.olga).get("/api/v1/map/cases", {"bbox": "123.401,41.801,123.409,41.809", "width": 1000}).json()
+    shown = {m["id"] for m in data["markers"]}
+    assert on_community.area_path == cast.community.path
+    assert shown == {on_grid.pk, on_community.pk} and elsewhere.pk not in shown

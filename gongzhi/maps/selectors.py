@@ -134,6 +134,24 @@ def _common_prefix(paths: Sequence[str], step: int) -> str:
     return first[: n - n % step]
 
 
+MAX_PREFIXES = 64
+
+
+def _visible_prefixes(box: Box) -> list[str]:
+    """The subtrees on the screen, at most :data:`MAX_PREFIXES` (the visible level's areas, or their parents when
+    there are more): zoomed in on a community, its cases are read through the (area_path, state) index instead of
+    filtering the city's cases by coordinates, which no index serves. Empty at city scale (every case counts)."""
+    widths = layers.typical_widths()
+    kind = layers.pick_level(box, None, widths)
+    index = layers.level_index(kind) if kind else None
+    if index is None:
+        return []
+    paths = {index.paths[i] for i in index.within(box, None)}
+    while len(paths) > MAX_PREFIXES:
+        paths = {p[: -Area.steplen] for p in paths if len(p) > Area.steplen}
+    return sorted(paths)
+
+
 @dataclass(frozen=True)
 class CaseFilter:
     state: str = "open"
@@ -152,10 +170,18 @@ def _cases_qs(viewer: Any, box: Box, flt: CaseFilter) -> QuerySet[Case]:
         lat__lte=box.north).exclude(state__in=LEFT_OUT)
     if flt.state == "open":
         qs = qs.filter(state__in=OPEN_STATES)
-    elif flt.state == "overdue":
-        qs = qs.filter(state__in=OPEN_STATES, due_at__lt=timezone.now())
+    elif flt.state == "overdue":  # as the figures count it: flagged by the overdue job, still open
+        qs = qs.filter(state__in=OPEN_STATES, overdue_at__isnull=False)
     elif flt.state == "closed":
         qs = qs.filter(state=State.CLOSED)
+    prefixes = _visible_prefixes(box)
+    if prefixes and len(prefixes) < MAX_PREFIXES // 2:  # a few subtrees: each one an index range
+        # A case recorded on a coarser area (a community, not a grid) with its point on the screen counts too.
+        above = {p[:n] for p in prefixes for n in range(Area.steplen, len(p), Area.steplen)}
+        within = Q(area_path__in=sorted(above)) if above else Q()
+        for prefix in prefixes:
+            within |= Q(area_path__startswith=prefix)
+        qs = qs.filter(within)
     if flt.category:
         if not Category.objects.filter(code=flt.category).exists():
             raise InvalidInput.on("category", _("没有这个分类"))
@@ -170,8 +196,7 @@ def cases(viewer: Any, box: Box, flt: CaseFilter) -> dict[str, Any]:
         return {"mode": "cells", "cells": [], "total": 0}
     qs = _cases_qs(viewer, box, flt)
     size = box.degrees_per_px * CELL_PX
-    now = timezone.now()
-    overdue = Q(state__in=OPEN_STATES, due_at__lt=now)
+    overdue = Q(state__in=OPEN_STATES, overdue_at__isnull=False)
     cells = list(qs.annotate(cx=Floor(F("lng") / size), cy=Floor(F("lat") / size)).values("cx", "cy")
                  .annotate(n=Count("pk"), late=Count("pk", filter=overdue), lng_=Avg("lng"), lat_=Avg("lat"))
                  .order_by())
@@ -180,12 +205,12 @@ def cases(viewer: Any, box: Box, flt: CaseFilter) -> dict[str, Any]:
         return {"mode": "cells", "total": total, "cells": [
             {"lng": round(c["lng_"], 6), "lat": round(c["lat_"], 6), "n": c["n"], "overdue": c["late"]}
             for c in cells]}
-    rows = qs.values_list("pk", "title", "state", "due_at", "lng", "lat", "created_at", "category__name")
+    rows = qs.values_list("pk", "title", "state", "overdue_at", "lng", "lat", "created_at", "category__name")
     labels = dict(State.choices)
     markers = []
-    for pk, title, state, due_at, lng, lat, created_at, category in rows:
+    for pk, title, state, overdue_at, lng, lat, created_at, category in rows:
         markers.append({"id": pk, "title": title, "state": state, "state_label": str(labels.get(state, state)),
-                        "overdue": bool(state in OPEN_STATES and due_at and due_at < now),
+                        "overdue": bool(state in OPEN_STATES and overdue_at is not None),
                         "lng": lng, "lat": lat, "category": category or "",
                         "number": f"GZ{timezone.localtime(created_at):%Y%m%d}{pk:06d}"})
     return {"mode": "markers", "total": len(markers), "markers": markers}
@@ -263,6 +288,19 @@ def area_card(viewer: Any, area_id: int) -> dict[str, Any]:
     return card
 
 
+def _open_now(area: Area) -> dict[str, int]:
+    """Open and overdue cases now, whenever received, counted as the figures pages count them (overdue: flagged by
+    the overdue job). A street and above add up the daily rollup — a city's count of every open case is a sum of its
+    rollup rows, not a scan of its million cases; below a street, the cases themselves."""
+    from gongzhi.cases import rollup
+
+    if len(area.path) <= rollup.STREET_PATH_LEN:
+        row = rollup.totals(area.path, case_selectors.EARLIEST, case_selectors.LATEST)
+        return {"open": row["open_cases"], "overdue": row["overdue_open"]}
+    return Case.objects.filter(area_path__startswith=area.path, state__in=OPEN_STATES).aggregate(
+        open=Count("pk"), overdue=Count("pk", filter=Q(overdue_at__isnull=False)))
+
+
 def screen(viewer: Any, area: Area | None = None) -> dict[str, Any]:
     """The 大屏: today's intake, open and overdue now, the 三率 of the last 30 days, closed cases by level, the hot
     spots and the newest cases (the ticker), for the viewer's first root or ``area``."""
@@ -281,8 +319,7 @@ def screen(viewer: Any, area: Area | None = None) -> dict[str, Any]:
     month = case_selectors.area_figures(area, today - dt.timedelta(days=29), today)
     day = case_selectors.area_figures(area, today, today)
     base = Case.objects.filter(area_path__startswith=area.path)
-    open_now = base.filter(state__in=OPEN_STATES).aggregate(
-        open=Count("pk"), overdue=Count("pk", filter=Q(due_at__lt=now)))
+    open_now = _open_now(area)
     newest = case_selectors.with_places(list(
         base.exclude(state__in=LEFT_OUT).select_related("category").order_by("-created_at", "-pk")[:12]))
     spots = top_hotspots(viewer, limit=5)

@@ -4,11 +4,9 @@ are found, the case page shows the point; a dispatcher filters overdue cases on 
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import expect
 
 from gongzhi.accounts import services as accounts
@@ -17,6 +15,7 @@ from gongzhi.cases.models import Case
 from gongzhi.registry import services as registry
 from tests.browser.conftest import login, shot
 from tests.cast import build_cast, square
+from tests.test_maps import make_overdue
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -86,7 +85,7 @@ def test_a_dispatcher_filters_overdue_cases_on_the_city_map_and_opens_one(page: 
     accounts.grant_role(actor=None, user=dispatcher, role="dispatcher", area=cast.city)
     late = cases.case_submit(actor=cast.bob, title="下水道堵塞返味", description="一周了", lng=123.404, lat=41.804)
     cases.case_submit(actor=cast.bob, title="楼道灯坏了", description="三楼", lng=123.415, lat=41.806)
-    Case.objects.filter(pk=late.pk).update(due_at=timezone.now() - dt.timedelta(days=2))
+    make_overdue(cast, late)
     seen = _only_our_host(page, live_server)
     login(page, "dee", cast.password)
     page.click("nav >> text=城市一张图")
