@@ -167,6 +167,24 @@ def _lattice_point(ix: int, iy: int) -> tuple[float, float]:
     return (round(ORIGIN[0] + (ix + jx) * CELL[0], 6), round(ORIGIN[1] + (iy + jy) * CELL[1], 6))
 
 
+def _hilbert(side: int, d: int) -> tuple[int, int]:
+    """The d-th cell of a Hilbert curve filling a side × side square (side a power of two)."""
+    x = y = 0
+    s, t = 1, d
+    while s < side:
+        rx = 1 & (t // 2)
+        ry = 1 & (t ^ rx)
+        if ry == 0:
+            if rx == 1:
+                x, y = s - 1 - x, s - 1 - y
+            x, y = y, x
+        x += s * rx
+        y += s * ry
+        t //= 4
+        s *= 2
+    return x, y
+
+
 def _cell(ix: int, iy: int) -> Polygon:
     return Polygon([_lattice_point(ix, iy), _lattice_point(ix + 1, iy), _lattice_point(ix + 1, iy + 1),
                     _lattice_point(ix, iy + 1)])
@@ -273,14 +291,17 @@ def _load(b: _Builder, progress: Callable[[str, float], None]) -> dict[str, int]
     # Communities sit on a square lattice of blocks; each block holds its grids in a square of cells.
     grids_per_community = _split(spec.grids, spec.communities)
     block = math.ceil(math.sqrt(max(grids_per_community)))
-    per_row = math.ceil(math.sqrt(spec.communities))
+    # Communities follow a Hilbert curve over the blocks: consecutive communities (one street's, one district's)
+    # are neighbours, so streets and districts come out compact, as on a real map, not as strips across the city.
+    side = 1 << max(0, math.ceil(math.log2(max(1, math.ceil(math.sqrt(spec.communities))))))
     grids: list[Area] = []
     compounds: list[Area] = []
     buildings: list[Area] = []
     community_geoms = []
     for ci, (community, n) in enumerate(zip(communities, grids_per_community, strict=True)):
         community.numchild = n
-        bx, by = (ci % per_row) * block, (ci // per_row) * block
+        hx, hy = _hilbert(side, ci)
+        bx, by = hx * block, hy * block
         cells = []
         for gi in range(n):
             cell = _cell(bx + gi % block, by + gi // block)
