@@ -4,9 +4,10 @@
 Every street has its 片区级 党群服务中心 (every catalogue item at its window, three rooms); every community but a few
 has its 社区级 党群服务中心 (the items any window may handle and those of the community tier, two rooms); a red
 station (驿站级 红色驿站, the everyday items) stands in some grids, a 小区党群服务站 in some compounds. Points are the
-centres of the areas' boundaries (the street's: of its communities'). Two communities have no centre of their own yet,
-so the coverage page shows gaps. The coming week has bookings in the first street's rooms and a duty rota at the
-first community's centre, with the demo community worker on it. Written in bulk; deterministic: one seeded random.
+centres of the areas' boundaries (the street's: of its first community's, where the street office is). Two
+communities have no centre of their own yet, so the coverage page shows gaps. The coming week has bookings in the
+first street's rooms and a duty rota at the first community's centre, with the demo community worker on it. Written
+in bulk; deterministic: one seeded random.
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ def load(*, size: str, seed: int, today: dt.date, progress: Callable[[str, float
     rows: list[tuple[Site, list[ServiceItem]]] = []
     for pk, path, name in streets:
         members = by_street.get(path, [])
-        geoms = [shape(c[3]) for c in members if c[3]]
+        # The 片区 centre stands in the street's first community (where the street office is), not at the middle.
+        geoms = [shape(c[3]) for c in members[:1] if c[3]]
         point = shapely.centroid(shapely.union_all(geoms)) if geoms else None
         rows.append((Site(name=f"{name}党群服务中心", kind=SiteKind.PARTY_CENTRE, tier=Tier.ZONE, area_id=pk,
                           area_path=path, lon=round(point.x, 6) if point else None,
