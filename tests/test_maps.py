@@ -164,3 +164,16 @@ def test_zoomed_in_a_case_recorded_on_the_community_with_its_point_here_still_sh
     shown = {m["id"] for m in data["markers"]}
     assert on_community.area_path == cast.community.path
     assert shown == {on_grid.pk, on_community.pk} and elsewhere.pk not in shown
+
+
+def test_areas_are_coloured_by_party_organisation_coverage_of_their_compounds(cast: Cast) -> None:
+    from gongzhi.registry.models import OrgLevel
+
+    registry.area_create(actor=cast.admin, parent=cast.grid1, name="海景花园", code="99010100100100102",
+                         kind=AreaKind.COMPOUND)
+    registry.party_org_create(actor=None, area=cast.compound, name="海鸥花园党支部", level=OrgLevel.BRANCH)
+    data = api(cast.olga).get("/api/v1/map/areas", {"bbox": CITY_BOX, "width": 1000,
+                                                    "figure": "party_coverage"}).json()
+    values = {f["properties"]["name"]: f["properties"]["value"] for f in data["features"]}
+    assert values == {"碧海社区第1网格": 50.0, "碧海社区第2网格": None, "港北社区第1网格": None}
+    assert data["figure_label"] == "小区党组织覆盖率"

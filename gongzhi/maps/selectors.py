@@ -43,6 +43,7 @@ FIGURES = {
     "on_time": gettext_lazy("按期办结率"),
     "response": gettext_lazy("响应率"),
     "per_1000": gettext_lazy("每千户诉求量"),
+    "party_coverage": gettext_lazy("小区党组织覆盖率"),
 }
 STATES = ("open", "overdue", "closed", "all")
 LEFT_OUT = (State.MERGED, State.WITHDRAWN, State.REJECTED)
@@ -102,6 +103,9 @@ def areas(viewer: Any, box: Box, *, kind: str | None = None, figure: str | None 
 
 def _colour_by(viewer: Any, features: list[dict[str, Any]], figure: str, start: dt.date, end: dt.date) -> None:
     """Each feature's value of ``figure`` — only where the viewer may see case figures for it (None elsewhere)."""
+    if figure == "party_coverage":
+        _colour_by_coverage(features)
+        return
     paths = dict(Area.objects.filter(pk__in=[f["id"] for f in features]).values_list("pk", "path"))
     allowed = scope_of(viewer).area_prefixes(Cap.CASE_VIEW)
     visible = {pk: path for pk, path in paths.items() if any(path.startswith(p) for p in allowed)}
@@ -124,6 +128,23 @@ def _colour_by(viewer: Any, features: list[dict[str, Any]], figure: str, start: 
                 value = {"satisfaction": f.satisfaction_rate, "on_time": f.on_time_rate,
                          "response": f.response_rate}[figure]
         feature["properties"]["value"] = value
+
+
+def _colour_by_coverage(features: list[dict[str, Any]]) -> None:
+    """小区党组织覆盖率 (A2) of each area on screen: the registry's coverage, counted per level in one go. The features
+    are already inside the viewer's view scope, which is what the registry's own coverage page asks."""
+    from gongzhi.registry.selectors import coverage_of
+
+    areas = list(Area.objects.filter(pk__in=[f["id"] for f in features]))
+    by_width: dict[int, list[Area]] = {}
+    for a in areas:
+        by_width.setdefault(len(a.path), []).append(a)
+    rates: dict[int, float | None] = {}
+    for group in by_width.values():
+        root = _common_prefix([a.path for a in group], Area.steplen)
+        rates.update({c.area.pk: c.compound_rate for c in coverage_of(group, root)})
+    for feature in features:
+        feature["properties"]["value"] = rates.get(feature["id"])
 
 
 def _common_prefix(paths: Sequence[str], step: int) -> str:

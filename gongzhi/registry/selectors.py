@@ -332,6 +332,12 @@ def coverage(viewer: Any, area: Area, gap_limit: int = 20) -> Coverage:
     return _coverages([area], area.path, gap_limit=gap_limit)[0]
 
 
+def coverage_of(areas: list[Area], within: str) -> list[Coverage]:
+    """:func:`coverage` of sibling areas already fetched through the viewer's scope (the map colours the areas on
+    screen by it), in the same fixed number of queries."""
+    return _coverages(areas, within)
+
+
 def coverage_by_child(viewer: Any, area: Area) -> list[Coverage]:
     """Coverage for each child of ``area`` (the bars of the comparison chart): the same figures as
     :func:`coverage` of each child, counted for all children at once."""
