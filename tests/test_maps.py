@@ -56,6 +56,15 @@ def test_the_level_drawn_follows_the_zoom_and_never_goes_above_the_viewers_root(
     assert [f["properties"]["name"] for f in charlie["features"]] == ["港北社区第1网格"]
 
 
+def test_the_layers_are_compressed_for_browsers_that_accept_it(cast: Cast) -> None:
+    import gzip
+    import json
+
+    r = api(cast.olga).get("/api/v1/map/areas", {"bbox": CITY_BOX, "width": 1000}, HTTP_ACCEPT_ENCODING="gzip")
+    assert r["Content-Encoding"] == "gzip"
+    assert len(json.loads(gzip.decompress(r.content))["features"]) == 3
+
+
 def test_a_bad_box_is_named_on_its_field(cast: Cast) -> None:
     r = api(cast.olga).get("/api/v1/map/areas", {"bbox": "123.5,41.7,123.3,41.9", "width": 800})
     assert r.status_code == 400 and "bbox" in r.json()["error"]["fields"]
