@@ -101,7 +101,8 @@ def child() -> None:
         shown = len(cases.get("cells", cases.get("markers", [])))
         line = (f"map first paint, {label:<11} {areas['kind']:<9} {len(areas['features']):5,} areas, "
                 f"{n_cases:7,} open cases as {shown:4,} {cases['mode']:<7}  first {cold:7.1f} ms  "
-                f"p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  {wire / 1e6:5.2f} MB over the wire ({raw / 1e6:4.2f} MB of JSON)")
+                f"p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  {wire / 1e6:5.2f} MB over the wire "
+                f"({raw / 1e6:4.2f} MB of JSON)")
         if target:
             line += "   target p95 <= 300 ms, <= 2 MB"
         print(line)
