@@ -9,7 +9,8 @@
                                             {renderer: "svg"}) : null;
 
   function text(id, value) { document.getElementById(id).textContent = value; }
-  function rate(v) { return v === null || v === undefined ? "—" : v + "%"; }
+  // One decimal is what a wall can show and a room can read.
+  function rate(v) { return v === null || v === undefined ? "—" : (Math.round(v * 10) / 10).toFixed(1) + "%"; }
 
   function render(d) {
     text("kpi-today", d.today.received);
@@ -31,7 +32,7 @@
     var ticker = document.getElementById("screen-ticker");
     ticker.innerHTML = "";
     var ids = {};
-    d.ticker.forEach(function (c) {
+    d.ticker.slice(0, 10).forEach(function (c) {  // five rows of two: what the strip holds
       ids[c.id] = true;
       var li = document.createElement("li");
       li.dataset.caseId = c.id;
