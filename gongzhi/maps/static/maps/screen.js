@@ -25,7 +25,11 @@
       var li = document.createElement("li");
       li.textContent = h.title + " ";
       var small = document.createElement("small");
-      small.textContent = h.place + " · " + h.cases;
+      var place = document.createElement("span");
+      place.setAttribute("translate", "no");  // a place named in the cases' texts: data, not interface
+      place.textContent = h.place;
+      small.appendChild(place);
+      small.appendChild(document.createTextNode(" · " + h.cases));
       li.appendChild(small);
       spots.appendChild(li);
     });
