@@ -45,9 +45,11 @@ def test_a_gcj02_export_is_previewed_then_imported_matched_by_code(cast: Cast) -
     assert preview["unmatched"] == [{"feature": 2, "code": "990199999999999", "name": "不存在"}]
     cast.grid1.refresh_from_db()
     assert cast.grid1.boundary["coordinates"][0][0] == [123.40, 41.80]  # the preview wrote nothing
+    version = cast.grid1.version
     done = client.post("/api/v1/areas/boundaries/import", {"file": _upload(features), "crs": "GCJ02"}).json()
     assert not done["dry_run"]
     cast.grid1.refresh_from_db()
+    assert cast.grid1.version == version + 1  # an edit form opened before the import is now stale
     x, y = cast.grid1.boundary["coordinates"][0][0]
     assert abs(x - 123.50) < 1e-5 and abs(y - 41.85) < 1e-5  # back in WGS-84, heights dropped
     entry = AuditEntry.objects.filter(action="registry.area.update", object_id=str(cast.grid1.pk)).latest("id")

@@ -5,6 +5,7 @@ requests, mediation, notifications, and the calendar table."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -108,6 +109,11 @@ class Rating(models.TextChoices):
     DISSATISFIED = "dissatisfied", _("不满意")
 
 
+def case_number(created_at: Any, pk: int | None) -> str:
+    """GZ + creation date + id, for lists that read the two columns without the model (the map's markers)."""
+    return f"GZ{timezone.localtime(created_at):%Y%m%d}{pk or 0:06d}"
+
+
 class Case(models.Model):
     """One resident demand travelling the pipeline. ``state`` only moves through ``services.transition``;
     ``version`` guards against two people acting on the same case at once.
@@ -193,7 +199,7 @@ class Case(models.Model):
     @property
     def number(self) -> str:
         """The case number residents quote: GZ + creation date + id."""
-        return f"GZ{timezone.localtime(self.created_at):%Y%m%d}{self.pk or 0:06d}"
+        return case_number(self.created_at, self.pk)
 
     def audit_area_path(self) -> str:
         return self.area_path

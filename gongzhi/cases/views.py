@@ -4,7 +4,6 @@ case page with its actions, figures, ledger export). Thin: parse → scoped fetc
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 from django import forms
@@ -109,11 +108,10 @@ def _report_places(user: Any) -> tuple[list[Area], str]:
         return [], ""
     places = list(Area.objects.filter(path__prefix=root.path, kind__in=[AreaKind.COMPOUND, AreaKind.BUILDING])
                   .order_by("path")[:400])
-    from gongzhi.maps.selectors import bounds_of
+    from gongzhi.maps.selectors import bounds_json
 
     # The one map opens on the reporter's own area (a resident: her community); a city-wide grant starts on the city.
-    bounds = bounds_of(root)
-    return places, json.dumps(bounds) if bounds else ""
+    return places, bounds_json(root)
 
 
 @login_required

@@ -13,7 +13,6 @@ from ninja import Query, Router
 from ninja.decorators import decorate_view
 
 from gongzhi.api.auth import user_of
-from gongzhi.core.errors import InvalidInput
 from gongzhi.core.scope import get_scoped
 from gongzhi.registry.models import Area
 
@@ -65,7 +64,5 @@ def map_area_card(request: HttpRequest, area_id: int) -> dict[str, Any]:
 @router.get("/map/screen", response=dict, summary="大屏数据：今日受理、在办超期、三率、热点、最新诉求")
 def map_screen(request: HttpRequest, area_id: int | None = Query(None)) -> dict[str, Any]:
     user = user_of(request)
-    area = get_scoped(user, Area, area_id) if area_id is not None else None
-    if area_id is not None and area is None:
-        raise InvalidInput.on("area_id", "没有这个区域")
+    area = get_scoped(user, Area, area_id) if area_id is not None else None  # outside the scope: 404
     return selectors.screen(user, area)

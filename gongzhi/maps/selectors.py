@@ -26,7 +26,7 @@ from shapely.geometry import Point, shape
 
 from gongzhi.accounts.roles import Cap
 from gongzhi.cases import selectors as case_selectors
-from gongzhi.cases.models import Case, Category, Level
+from gongzhi.cases.models import Case, Category, Level, case_number
 from gongzhi.cases.workflow import OPEN_STATES, State
 from gongzhi.core.errors import InvalidInput, NotFound
 from gongzhi.core.scope import get_scoped, scope_of, scoped
@@ -233,7 +233,7 @@ def cases(viewer: Any, box: Box, flt: CaseFilter) -> dict[str, Any]:
         markers.append({"id": pk, "title": title, "state": state, "state_label": str(labels.get(state, state)),
                         "overdue": bool(state in OPEN_STATES and overdue_at is not None),
                         "lng": lng, "lat": lat, "category": category or "",
-                        "number": f"GZ{timezone.localtime(created_at):%Y%m%d}{pk:06d}"})
+                        "number": case_number(created_at, pk)})
     return {"mode": "markers", "total": len(markers), "markers": markers}
 
 
@@ -284,7 +284,7 @@ def locate(viewer: Any, lng: float, lat: float) -> dict[str, Any]:
 def area_card(viewer: Any, area_id: int) -> dict[str, Any]:
     """A click on an area: its figures this year, its party secretary and grid workers, its councils."""
     from gongzhi.councils.models import Council
-    from gongzhi.registry.models import OrganisationPost, StaffPost
+    from gongzhi.registry.models import OrganisationPost, PostKind, StaffPost
 
     area = get_scoped(viewer, Area, area_id)
     scope = scope_of(viewer)
@@ -300,7 +300,7 @@ def area_card(viewer: Any, area_id: int) -> dict[str, Any]:
     people: dict[str, list[str]] = {"secretaries": [], "grid_workers": []}
     if scope.can(Cap.VIEW_PEOPLE, area_path=area.path):
         people["grid_workers"] = sorted({name for name in StaffPost.objects.filter(
-            area=area, until__isnull=True, kind="grid_worker").values_list("person__name", flat=True)})[:10]
+            area=area, until__isnull=True, kind=PostKind.GRID_WORKER).values_list("person__name", flat=True)})[:10]
     secretaries = OrganisationPost.objects.filter(organisation__area=area, until__isnull=True,
                                                   title__in=["书记", "第一书记"])
     people["secretaries"] = sorted(set(secretaries.values_list("person__name", flat=True)))[:5]
@@ -363,6 +363,14 @@ def screen(viewer: Any, area: Area | None = None) -> dict[str, Any]:
 
 def state_choices() -> list[tuple[str, str]]:
     return [("open", _("在办")), ("overdue", _("超期")), ("closed", _("已办结")), ("all", _("全部"))]
+
+
+def bounds_json(area: Area) -> str:
+    """:func:`bounds_of` as the ``data-bounds`` attribute the map component reads ("" without any boundary)."""
+    import json
+
+    found = bounds_of(area)
+    return json.dumps(found) if found else ""
 
 
 def bounds_of(area: Area) -> list[list[float]] | None:

@@ -3,8 +3,6 @@ pages are shells: the map component (``maps/map.js``) reads everything from the 
 
 from __future__ import annotations
 
-import json
-
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -24,17 +22,12 @@ def _start_area(request: HttpRequest) -> Area:
     return Area.objects.get(pk=roots[0])
 
 
-def _bounds(area: Area) -> str:
-    found = selectors.bounds_of(area)
-    return json.dumps(found) if found else ""
-
-
 @login_required
 def index(request: HttpRequest) -> HttpResponse:
     root = _start_area(request)
     categories = list(Category.objects.filter(parent__isnull=True).order_by("code").values_list("code", "name"))
     return render(request, "maps/index.html", {
-        "root": root, "bounds": _bounds(root), "figures": selectors.FIGURES.items(),
+        "root": root, "bounds": selectors.bounds_json(root), "figures": selectors.FIGURES.items(),
         "categories": categories, "states": selectors.state_choices(),
     })
 
@@ -45,4 +38,5 @@ def screen(request: HttpRequest) -> HttpResponse:
     raw = request.GET.get("interval", "")
     # Seconds between refreshes: 10 by default; a wall in a busy centre may ask for 5, a quiet one for 60.
     interval = min(60, max(2, int(raw))) if raw.isdigit() else 10
-    return render(request, "maps/screen.html", {"root": root, "bounds": _bounds(root), "interval": interval})
+    return render(request, "maps/screen.html", {"root": root, "bounds": selectors.bounds_json(root),
+                                                "interval": interval})

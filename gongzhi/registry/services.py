@@ -9,6 +9,7 @@ from typing import Any
 
 import shapely
 from django.db import transaction
+from django.db.models import F
 from django.utils.translation import gettext as _
 from shapely.geometry import mapping, shape
 
@@ -726,10 +727,11 @@ def boundaries_import(*, actor: Any, data: bytes, filename: str, crs: str = "WGS
                                      before={"had_boundary": area.boundary is not None},
                                      after={"boundary_from": f"{filename} #{number}"}, reason=_("导入边界文件")))
         area.boundary = boundary
+        area.version = F("version") + 1  # as area_update steps it: an edit form opened before the import is stale
         changed.append(area)
     if not dry_run and changed:
         with transaction.atomic():
-            Area.objects.bulk_update(changed, ["boundary"], batch_size=500)
+            Area.objects.bulk_update(changed, ["boundary", "version"], batch_size=500)
             audit.record_many(entries)
             from .geo import invalidate_grid_index
 

@@ -128,18 +128,11 @@ def area_children(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "web/partials/tree_children.html", {"children": children})
 
 
-def _map_bounds(area: Area) -> str:
-    import json
-
-    from gongzhi.maps.selectors import bounds_of
-
-    found = bounds_of(area)
-    return json.dumps(found) if found else ""
-
-
 @login_required
 @_not_found
 def area_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    from gongzhi.maps.selectors import bounds_json
+
     user = request.user
     area = selectors.area_get(user, pk)
     children = list(selectors.area_children(user, area)[:200])
@@ -156,7 +149,7 @@ def area_detail(request: HttpRequest, pk: int) -> HttpResponse:
                                  .values_list("pk", flat=True)),
         "children": children,
         "svg": boundary_svg(shapes),
-        "map_bounds": _map_bounds(area),
+        "map_bounds": bounds_json(area),
         "orgs": scoped(user, PartyOrganisation).filter(area=area).select_related("parent")[:50],
         "units": scoped(user, MemberUnit).filter(area=area)[:50],
         "posts": area.posts.filter(until__isnull=True).select_related("person")[:50]

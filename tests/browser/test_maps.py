@@ -129,3 +129,31 @@ def test_the_screen_renders_at_wall_size_and_updates_without_a_reload(browser: A
     shot(page, "browser-map-screen")
     assert _foreign(seen, live_server) == []
     context.close()
+
+
+def test_an_administrator_previews_then_imports_a_boundary_file(page: Any, live_server: Any, tmp_path: Any) -> None:
+    import json
+
+    cast = build_cast()
+    ring = [[123.50, 41.85], [123.51, 41.85], [123.51, 41.86], [123.50, 41.86], [123.50, 41.85]]
+    body = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"编码": cast.grid2.code, "名称": "二网格"},
+         "geometry": {"type": "Polygon", "coordinates": [ring]}}]}
+    upload = tmp_path / "grids.geojson"
+    upload.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
+    login(page, "admin", cast.password)
+    page.click("nav >> text=区域")
+    page.click("main >> text=导入区域边界")
+    page.set_input_files("#id_file", str(upload))
+    page.select_option("#id_crs", "WGS84")
+    page.click("main button[type=submit]")  # 只预检 is ticked by default
+    assert "预检结果" in page.inner_text("#import-result") and cast.grid2.code in page.inner_text("#import-updated")
+    cast.grid2.refresh_from_db()
+    assert cast.grid2.boundary["coordinates"][0][0] == [123.41, 41.80]
+    page.set_input_files("#id_file", str(upload))
+    page.uncheck("#id_dry_run")
+    page.click("main button[type=submit]")
+    page.wait_for_selector("ul.messages")
+    cast.grid2.refresh_from_db()
+    assert cast.grid2.boundary["coordinates"][0][0] == [123.50, 41.85]
+    shot(page, "browser-map-boundary-import")
