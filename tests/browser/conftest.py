@@ -18,7 +18,10 @@ SHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # A loaded CI machine answers the live server slower than a developer's: assertions wait as long as actions do.
+    expect.set_options(timeout=15_000)
 
     with sync_playwright() as p:
         b = p.chromium.launch(
