@@ -177,3 +177,26 @@ def test_the_daily_rollup_always_equals_a_full_count(cast: Cast, pipeline) -> No
     assert sorted(CaseStat.objects.values_list("day", "street_path", "received", "closed", "open_cases")) == \
         incremental
     assert {d for d, *_ in incremental} == {dt.date(2026, 11, 2), dt.date(2026, 11, 5)}
+
+
+def test_writers_on_other_connections_add_to_other_rows_of_the_same_day_and_street(cast: Cast) -> None:
+    """The rollup spreads one (day, street) over a row per writing connection; every reader adds them up."""
+    from django.db import connection
+    from django.db.models import Sum
+
+    from gongzhi.cases import rollup
+    from gongzhi.cases.models import Case, CaseStat
+    from gongzhi.cases.selectors import _aggregate
+
+    day = at(2026, 11, 2, 9, 0)
+    for shard in (0, 3, 3, rollup.SHARDS - 1):
+        connection.gongzhi_rollup_shard = shard  # as three other connections would have
+        report(cast, f"第{shard}路", when=day)
+    rows = CaseStat.objects.filter(day=dt.date(2026, 11, 2))
+    assert sorted(rows.values_list("shard", "received")) == [(0, 1), (3, 2), (rollup.SHARDS - 1, 1)]
+    assert rollup.totals(cast.city.path, dt.date(2026, 11, 1), dt.date(2026, 11, 30)) == \
+        _aggregate(Case.objects.exclude(state="merged"))
+    assert selectors.area_figures(cast.city, dt.date(2026, 11, 1), dt.date(2026, 11, 30)).received == 4
+    rollup.rebuild()  # a rebuild folds them into one row, with the same sums
+    assert list(CaseStat.objects.values_list("shard", "received")) == [(0, 4)]
+    assert CaseStat.objects.aggregate(n=Sum("received"))["n"] == 4

@@ -423,10 +423,14 @@ class CaseStat(models.Model):
     so a district's or the city's figures add up a few thousand rows instead of scanning millions of cases.
 
     A case counts on the day it was received (local time), under the street it happened in, with the measures of
-    its current state; each action adds the difference its change makes (see :mod:`gongzhi.cases.rollup`)."""
+    its current state; each action adds the difference its change makes (see :mod:`gongzhi.cases.rollup`).
+
+    A (day, street) is spread over up to ``rollup.SHARDS`` rows, one per writing connection's shard, so a burst of
+    reports from one street does not queue every writer on one row lock; readers always add the rows up."""
 
     day = models.DateField()
     street_path = models.CharField(max_length=16)
+    shard = models.PositiveSmallIntegerField(default=0)
     received = models.IntegerField(default=0)
     accepted = models.IntegerField(default=0)
     accepted_in_time = models.IntegerField(default=0)
@@ -446,7 +450,8 @@ class CaseStat(models.Model):
     closed_city = models.IntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["day", "street_path"], name="casestat_day_street")]
+        constraints = [models.UniqueConstraint(fields=["day", "street_path", "shard"],
+                                               name="casestat_day_street_shard")]
         indexes = [models.Index(fields=["street_path", "day"], name="casestat_street_day_idx",
                                 opclasses=["varchar_pattern_ops", ""])]
 

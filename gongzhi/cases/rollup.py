@@ -6,10 +6,13 @@ suite checks the two agree after every kind of transition."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count, F, Q
 from django.db.models.functions import Substr, TruncDate
@@ -19,7 +22,7 @@ from gongzhi.core import workdays
 from .models import Case, CaseStat, Rating
 from .workflow import OPEN_STATES, State
 
-MEASURES = [f.name for f in CaseStat._meta.get_fields() if f.name not in ("id", "day", "street_path")]
+MEASURES = [f.name for f in CaseStat._meta.get_fields() if f.name not in ("id", "day", "street_path", "shard")]
 STREET_PATH_LEN = 12
 
 
@@ -53,21 +56,42 @@ def key(case: Case) -> tuple[dt.date, str]:
     return case.created_at.astimezone(workdays.TZ).date(), case.area_path[:STREET_PATH_LEN]
 
 
+# Rows per (day, street). Each database connection writes to one shard of its own, so concurrent writers from one
+# street take different row locks (measured in bench/intake.py: one row serialised a burst from one street).
+SHARDS = settings.GONGZHI_ROLLUP_SHARDS
+_next_shard = itertools.count(os.getpid())
+
+
+def _shard() -> int:
+    """This connection's shard: fixed for the connection's life (its wrapper is per thread), spread over threads
+    and processes."""
+    shard = getattr(connection, "gongzhi_rollup_shard", None)
+    if shard is None:
+        shard = next(_next_shard) % SHARDS
+        connection.gongzhi_rollup_shard = shard  # type: ignore[attr-defined]
+    return shard
+
+
+def _upsert_sql(table: str, measures: list[str], changed: list[str]) -> str:
+    """The one per-engine statement of the rollup: PostgreSQL and SQLite say ON CONFLICT, the MySQL family says
+    ON DUPLICATE KEY (MariaDB, TiDB and OceanBase alike)."""
+    columns = ", ".join(measures)
+    placeholders = ", ".join(["%s"] * len(measures))
+    head = f"INSERT INTO {table} (day, street_path, shard, {columns}) VALUES (%s, %s, %s, {placeholders}) "
+    if connection.vendor == "mysql":
+        return head + "ON DUPLICATE KEY UPDATE " + ", ".join(f"{m} = {m} + VALUES({m})" for m in changed)
+    return head + "ON CONFLICT (day, street_path, shard) DO UPDATE SET " + ", ".join(
+        f"{m} = {table}.{m} + excluded.{m}" for m in changed)
+
+
 def apply(day: dt.date, street_path: str, delta: dict[str, int]) -> None:
-    """Add ``delta`` to the row of (day, street): one upsert, atomic under concurrency on both databases."""
+    """Add ``delta`` to this connection's row of (day, street): one upsert, atomic under concurrency."""
     delta = {k: v for k, v in delta.items() if v}
     if not delta:
         return
-    table = CaseStat._meta.db_table
-    columns = ", ".join(MEASURES)
-    placeholders = ", ".join(["%s"] * len(MEASURES))
-    updates = ", ".join(f"{m} = {table}.{m} + excluded.{m}" for m in delta)
+    sql = _upsert_sql(CaseStat._meta.db_table, MEASURES, list(delta))
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (day, street_path, {columns}) VALUES (%s, %s, {placeholders}) "
-            f"ON CONFLICT (day, street_path) DO UPDATE SET {updates}",
-            [day, street_path, *(delta.get(m, 0) for m in MEASURES)],
-        )
+        cursor.execute(sql, [day, street_path, _shard(), *(delta.get(m, 0) for m in MEASURES)])
 
 
 def add(case: Case) -> None:

@@ -1,0 +1,112 @@
+"""Intake against the hardware's ceiling, in one run (issue 15): the bare Django insert (`bench/bare_app.py`),
+gongzhi's Open311 POST and gongzhi's JSON API POST, interleaved round by round on the same PostgreSQL, server
+configuration and wrk load (one wrk thread, 8 connections, persistent connections), over a city with ``--cases``
+cases already in it. Prints each round, the medians, the ratio to the ceiling and the load average.
+
+Usage: GONGZHI_DATABASE_URL=postgres://postgres@127.0.0.1/gongzhi_bench_intake .venv/bin/python bench/intake.py
+       [--cases 100000] [--rounds 3] [--duration 15] [--connections 8] [--keep]   (needs wrk: apt-get install wrk)
+Targets: ≥ 800 cases/s with p99 ≤ 50 ms through both, and ≥ 0.5 of the ceiling measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import cases as case_bench
+from bench import load
+from bench.bare_app import TABLE_SQL
+
+# wrk calls request() once per request; each request reports from another grid's centre.
+BODY = "%E6%A5%BC%E9%81%93%E5%A0%86%E6%94%BE%E6%9D%82%E7%89%A9+"  # 楼道堆放杂物, URL-encoded
+OPEN311 = """
+local points = {points}
+local i = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+request = function()
+  i = i + 1
+  local p = points[(i % #points) + 1]
+  local body = "api_key={key}&service_code=030602&lat=" .. p[2] .. "&long=" .. p[1] .. "&description={body}" .. i
+  return wrk.format(nil, "{path}", nil, body)
+end
+"""
+API = """
+local points = {points}
+local i = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer {key}"
+request = function()
+  i = i + 1
+  local p = points[(i % #points) + 1]
+  local body = '{{"title": "楼道堆放杂物", "description": "楼道堆放杂物 ' .. i .. '", "lng": ' .. p[1] ..
+               ', "lat": ' .. p[2] .. '}}'
+  return wrk.format(nil, "/api/v1/cases", nil, body)
+end
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=int, default=15)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--keep", action="store_true", help="reuse the database when it already has the cases")
+    args = parser.parse_args()
+    url = os.environ.get("GONGZHI_DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        sys.exit("set GONGZHI_DATABASE_URL to a PostgreSQL database (it is dropped and recreated)")
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed for the load: apt-get install wrk")
+    import psycopg
+
+    data_dir = tempfile.mkdtemp(prefix="gongzhi-bench-")
+    print(f"# intake against the bare-insert ceiling (PostgreSQL, {os.cpu_count()} cores, {load.SERVER_LABEL}, "
+          f"wrk -t1 -c{args.connections} -d{args.duration}s)")
+    case_bench.prepare(url, data_dir, args.cases, args.keep)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(TABLE_SQL)
+    env = load.env_for(url, data_dir)
+    key, points = load.token_and_points(env)
+    pts = load.lua_points(points)
+    scripts = {
+        "bare insert": load.lua_file(OPEN311.format(points=pts, key="-", body=BODY, path="/insert")),
+        "Open311 POST": load.lua_file(OPEN311.format(points=pts, key=key, body=BODY,
+                                                     path="/open311/v2/requests.json")),
+        "API POST": load.lua_file(API.format(points=pts, key=key)),
+    }
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in scripts}
+    with load.serve(env, bare=True) as bare, load.serve(env) as gongzhi:
+        for round_no in range(1, args.rounds + 1):
+            for name, lua in scripts.items():
+                base = bare if name == "bare insert" else gongzhi
+                f = load.wrk(base, lua, duration=args.duration, connections=args.connections)
+                runs[name].append(f)
+                print(f"round {round_no} {name:<13} {f['rps']:8.0f} req/s  p50 {f['p50']:6.1f} ms  "
+                      f"p99 {f['p99']:6.1f} ms  errors {f['errors']:.0f}  ({load.load_average()})", flush=True)
+    ceiling = statistics.median(r["rps"] for r in runs["bare insert"])
+    print(f"\nmedians of {args.rounds} rounds:")
+    for name, rs in runs.items():
+        rps = statistics.median(r["rps"] for r in rs)
+        p99 = statistics.median(r["p99"] for r in rs)
+        target = "" if name == "bare insert" else "   (target ≥ 800/s, p99 ≤ 50 ms, ≥ 0.50 of the ceiling)"
+        print(f"  {name:<13} {rps:8.0f} req/s  p99 {p99:6.1f} ms  {rps / ceiling:5.2f} of the ceiling{target}")
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT count(*), sum(received) FROM cases_casestat").fetchone()
+        cases = conn.execute("SELECT count(*) FROM cases_case WHERE state <> 'merged'").fetchone()
+    assert rows is not None and cases is not None
+    print(f"rollup: {rows[0]:,} rows, {rows[1]:,} received = {cases[0]:,} cases counted "
+          f"({'equal' if rows[1] == cases[0] else 'NOT EQUAL'})")
+
+
+if __name__ == "__main__":
+    main()
