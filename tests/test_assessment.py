@@ -262,7 +262,12 @@ def test_schemes_are_versioned_and_a_round_keeps_its_version(cast: Cast) -> None
     services.indicator_add(actor=cast.olga, version=v2, code="9", name="新增", max_points=5)
     with pytest.raises(Forbidden):
         services.indicator_add(actor=cast.alice, version=v2, code="8", name="越权", max_points=5)
+    stale = type(v2).objects.get(pk=v2.pk)  # an editor's copy read before the publication
     services.version_publish(actor=cast.olga, version=v2)
+    with pytest.raises(Conflict):
+        services.indicator_add(actor=cast.olga, version=stale, code="7", name="发布后", max_points=5)
+    with pytest.raises(Conflict):
+        services.group_add(actor=cast.olga, version=stale, name="发布后", weight=1)
     rnd.refresh_from_db()
     assert rnd.scheme_version == v1 and services.full_marks(v1) == 100 and services.full_marks(v2) == 105
     with pytest.raises(InvalidInput) as e:

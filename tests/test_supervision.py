@@ -21,6 +21,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from gongzhi.accounts import services as accounts
+from gongzhi.accounts.models import RoleGrant
 from gongzhi.core import workdays
 from gongzhi.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from gongzhi.core.models import AuditEntry
@@ -399,6 +400,46 @@ def test_nobody_verifies_her_own_rectification(world: World) -> None:
     with pytest.raises(Forbidden):
         services.finding_step(actor=c.stan, finding=f, step="verify")
     assert services.finding_step(actor=c.charlie, finding=f, step="verify").state == FindingState.CLOSED
+
+
+def test_a_team_member_whose_roles_there_are_revoked_is_no_inspector_any_more(world: World) -> None:
+    c = world.cast
+    check = a_check(world)
+    f = a_finding(world, check)
+    f = services.finding_step(actor=c.alice, finding=f, step="rectify", measures="x", completion_note="y")
+    assert [x.pk for x in selectors.to_verify(c.charlie)] == [f.pk]
+    for grant in RoleGrant.objects.filter(user=c.charlie):
+        accounts.revoke_role(actor=None, grant=grant, reason="调离")
+    forget_scope()
+    c.charlie = type(c.charlie).objects.get(pk=c.charlie.pk)
+    assert selectors.to_verify(c.charlie) == []
+    assert services.finding_steps(c.charlie, f) == []
+    with pytest.raises(Forbidden):
+        services.finding_step(actor=c.charlie, finding=f, step="verify")
+    with pytest.raises(Forbidden):
+        a_finding(world, check)
+    assert [x.pk for x in selectors.to_verify(c.stan)] == [f.pk]  # the organiser still verifies it
+
+
+def test_the_verify_queue_leaves_out_a_rectification_she_filed_herself(world: World) -> None:
+    c = world.cast
+    f = a_finding(world, a_check(world, team=[c.charlie]))
+    accounts.grant_role(actor=None, user=c.charlie, role="community_worker", area=c.community)  # both sides
+    forget_scope()
+    c.charlie = type(c.charlie).objects.get(pk=c.charlie.pk)
+    f = services.finding_step(actor=c.charlie, finding=f, step="rectify", measures="x", completion_note="y")
+    assert selectors.to_verify(c.charlie) == []
+    assert [x.pk for x in selectors.to_verify(c.stan)] == [f.pk]
+
+
+def test_the_ledger_totals_count_every_child_however_many_are_listed(world: World, monkeypatch: Any) -> None:
+    c = world.cast
+    check = a_check(world, area=c.community2, inspecting_area=c.community, team=[c.alice])
+    a_finding(world, check, actor=c.alice, place="港北社区")
+    monkeypatch.setattr(selectors, "MAX_CHILDREN", 1)
+    led = selectors.ledger_counts(c.stan, c.street)
+    assert [r.area.name for r in led.rows] == ["港北社区"]  # the one with findings, before those without
+    assert (led.total.total, led.total.open) == (1, 1)
 
 
 def test_overdue_flags_and_counts_per_area(world: World) -> None:

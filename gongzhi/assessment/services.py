@@ -89,7 +89,11 @@ def _require_manage(actor: Any, area_path: str) -> None:
 
 
 def _draft(version: SchemeVersion) -> SchemeVersion:
-    if version.frozen:
+    """The draft's row locked for the rest of the transaction and read as it is now (the caller's copy may be
+    stale): a change to its tree or groups and its publication take turns, so nothing is added after the checks of
+    :func:`version_publish` ran, and nothing to a version published meanwhile."""
+    fresh = SchemeVersion.objects.select_for_update().only("pk", "published_at").get(pk=version.pk)
+    if fresh.frozen:
         raise Conflict(_("该版本已发布，不能修改；请新建草稿版本"))
     return version
 

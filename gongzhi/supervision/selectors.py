@@ -18,7 +18,7 @@ from gongzhi.core.errors import InvalidInput
 from gongzhi.core.scope import as_scope, get_scoped, scoped
 from gongzhi.registry.models import Area, AreaKind, OrgLevel, PartyOrganisation, Sector
 
-from .models import CrossCheck, Finding, MonthlyReport, Rectification, Verdict
+from .models import CrossCheck, Finding, MonthlyReport, Rectification, RectificationOutcome, Verdict
 from .workflow import OPEN_FINDING_STATES, FindingState, ReportState
 
 MAX_ORGS = 500
@@ -232,11 +232,23 @@ def to_rectify(user: Any, limit: int = MAX_QUEUE) -> list[Finding]:
 def to_verify(user: Any, limit: int = MAX_QUEUE) -> list[Finding]:
     """Rectified findings waiting for the viewer's side to verify them (her team's checks, or her areas' checks)."""
     s = as_scope(user)
-    q = Q(cross_check__team=s.user_id) if s.user_id else Q(pk__in=[])
+    q = Q(pk__in=[])
+    if s.user_id:
+        # Her team's checks, while she is still staff in or above the inspecting area (services.is_inspector).
+        staff = Q(pk__in=[])
+        for g in s.grants:
+            if g.role != "resident" and g.area_path is not None:
+                above = [g.area_path[:n] for n in range(Area.steplen, len(g.area_path) + 1, Area.steplen)]
+                staff |= Q(inspecting_path__in=above) | Q(inspecting_path__prefix=g.area_path)
+        q = Q(cross_check__team=s.user_id) & staff
     for p in s.area_prefixes(Cap.SUPERVISION_CHECK):
         q |= Q(inspecting_path__prefix=p)
     ids = scoped(user, Finding).filter(q, state=FindingState.RECTIFIED).values("pk")
-    return list(findings(user).filter(pk__in=ids).order_by("due_at", "pk")[:limit])
+    queue = findings(user).filter(pk__in=ids)
+    if s.user_id:  # nobody verifies a rectification she filed herself (services.finding_step refuses it)
+        queue = queue.exclude(pk__in=Rectification.objects.filter(
+            outcome=RectificationOutcome.PENDING, filed_by_id=s.user_id).values("finding_id"))
+    return list(queue.order_by("due_at", "pk")[:limit])
 
 
 def rectifications(user: Any, *, area: Area | None = None,
@@ -273,18 +285,25 @@ class Ledger:
 
 def ledger_counts(user: Any, area: Area, now: dt.datetime | None = None) -> Ledger:
     """Per child of ``area`` (and the area itself): the findings it is responsible for — open, open past the
-    deadline, closed, closed after the deadline. Two queries."""
+    deadline, closed, closed after the deadline. Three queries."""
     now = now or timezone.now()
-    children = list(Area.objects.filter(path__prefix=area.path, depth=area.depth + 1).order_by("path")[:MAX_CHILDREN])
-    own = LedgerRow(area=area, own=True)
-    rows = {area.path: own, **{c.path: LedgerRow(area=c) for c in children}}
     key = Substr("area_path", 1, len(area.path) + Area.steplen)
     open_states = list(OPEN_FINDING_STATES)
-    for r in (scoped(user, Finding).filter(area_path__prefix=area.path).annotate(k=key).values("k").annotate(
-            total=Count("pk"), open=Count("pk", filter=Q(state__in=open_states)),
-            overdue=Count("pk", filter=Q(state__in=open_states, due_at__lt=now)),
-            closed=Count("pk", filter=Q(state=FindingState.CLOSED)),
-            late=Count("pk", filter=Q(state=FindingState.CLOSED, closed_at__gt=F("due_at"))))):
+    counted = list(scoped(user, Finding).filter(area_path__prefix=area.path).annotate(k=key).values("k").annotate(
+        total=Count("pk"), open=Count("pk", filter=Q(state__in=open_states)),
+        overdue=Count("pk", filter=Q(state__in=open_states, due_at__lt=now)),
+        closed=Count("pk", filter=Q(state=FindingState.CLOSED)),
+        late=Count("pk", filter=Q(state=FindingState.CLOSED, closed_at__gt=F("due_at")))))
+    # Every child with findings, then the first others up to MAX_CHILDREN (with no findings): the totals count all.
+    with_findings = {r["k"] for r in counted} - {area.path}
+    children = Area.objects.filter(path__prefix=area.path, depth=area.depth + 1)
+    listed_children = list(children.filter(path__in=with_findings)) if with_findings else []
+    if len(listed_children) < MAX_CHILDREN:
+        listed_children += list(children.exclude(path__in=with_findings)
+                                .order_by("path")[:MAX_CHILDREN - len(listed_children)])
+    own = LedgerRow(area=area, own=True)
+    rows = {area.path: own, **{c.path: LedgerRow(area=c) for c in sorted(listed_children, key=lambda a: a.path)}}
+    for r in counted:
         row = rows.get(r["k"])
         if row is None:
             continue
