@@ -22,36 +22,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import cases as case_bench
 from bench import load
-from bench.bare_app import TABLE_SQL
-
-# wrk calls request() once per request; each request reports from another grid's centre.
-BODY = "%E6%A5%BC%E9%81%93%E5%A0%86%E6%94%BE%E6%9D%82%E7%89%A9+"  # 楼道堆放杂物, URL-encoded
-OPEN311 = """
-local points = {points}
-local i = 0
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-request = function()
-  i = i + 1
-  local p = points[(i % #points) + 1]
-  local body = "api_key={key}&service_code=030602&lat=" .. p[2] .. "&long=" .. p[1] .. "&description={body}" .. i
-  return wrk.format(nil, "{path}", nil, body)
-end
-"""
-API = """
-local points = {points}
-local i = 0
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer {key}"
-request = function()
-  i = i + 1
-  local p = points[(i % #points) + 1]
-  local body = '{{"title": "楼道堆放杂物", "description": "楼道堆放杂物 ' .. i .. '", "lng": ' .. p[1] ..
-               ', "lat": ' .. p[2] .. '}}'
-  return wrk.format(nil, "/api/v1/cases", nil, body)
-end
-"""
 
 
 def main() -> None:
@@ -69,6 +39,8 @@ def main() -> None:
         sys.exit("wrk is needed for the load: apt-get install wrk")
     import psycopg
 
+    from bench.bare_app import TABLE_SQL  # reads GONGZHI_DATABASE_URL when imported
+
     data_dir = tempfile.mkdtemp(prefix="gongzhi-bench-")
     print(f"# intake against the bare-insert ceiling (PostgreSQL, {os.cpu_count()} cores, {load.SERVER_LABEL}, "
           f"wrk -t1 -c{args.connections} -d{args.duration}s)")
@@ -79,10 +51,10 @@ def main() -> None:
     key, points = load.token_and_points(env)
     pts = load.lua_points(points)
     scripts = {
-        "bare insert": load.lua_file(OPEN311.format(points=pts, key="-", body=BODY, path="/insert")),
-        "Open311 POST": load.lua_file(OPEN311.format(points=pts, key=key, body=BODY,
+        "bare insert": load.lua_file(load.OPEN311.format(points=pts, key="-", body=load.BODY, path="/insert")),
+        "Open311 POST": load.lua_file(load.OPEN311.format(points=pts, key=key, body=load.BODY,
                                                      path="/open311/v2/requests.json")),
-        "API POST": load.lua_file(API.format(points=pts, key=key)),
+        "API POST": load.lua_file(load.API.format(points=pts, key=key)),
     }
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in scripts}
     with load.serve(env, bare=True) as bare, load.serve(env) as gongzhi:

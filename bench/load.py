@@ -20,6 +20,35 @@ ROOT = Path(__file__).resolve().parent.parent
 SERVER_ARGS = os.environ.get("GONGZHI_BENCH_SERVER", "--workers 2 --worker-class gthread --threads 4").split()
 SERVER_LABEL = os.environ.get("GONGZHI_BENCH_SERVER", "2 gthread workers × 4 threads")
 
+# wrk calls request() once per request; each request reports from another grid's centre.
+BODY = "%E6%A5%BC%E9%81%93%E5%A0%86%E6%94%BE%E6%9D%82%E7%89%A9+"  # 楼道堆放杂物, URL-encoded
+OPEN311 = """
+local points = {points}
+local i = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+request = function()
+  i = i + 1
+  local p = points[(i % #points) + 1]
+  local body = "api_key={key}&service_code=030602&lat=" .. p[2] .. "&long=" .. p[1] .. "&description={body}" .. i
+  return wrk.format(nil, "{path}", nil, body)
+end
+"""
+API = """
+local points = {points}
+local i = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer {key}"
+request = function()
+  i = i + 1
+  local p = points[(i % #points) + 1]
+  local body = '{{"title": "楼道堆放杂物", "description": "楼道堆放杂物 ' .. i .. '", "lng": ' .. p[1] ..
+               ', "lat": ' .. p[2] .. '}}'
+  return wrk.format(nil, "/api/v1/cases", nil, body)
+end
+"""
+
 
 def env_for(url: str, data_dir: str) -> dict[str, str]:
     return {**os.environ, "GONGZHI_DATABASE_URL": url, "GONGZHI_DATA_DIR": data_dir,

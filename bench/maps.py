@@ -126,7 +126,8 @@ def main() -> None:
         sys.exit("set GONGZHI_DATABASE_URL to a PostgreSQL server (a database <name>_maps is dropped and recreated)")
     import psycopg
 
-    from bench.cases import _env, prepare
+    from bench.cases import prepare
+    from bench.load import env_for
 
     parsed = urllib.parse.urlparse(url)
     url = parsed._replace(path=parsed.path + "_maps").geturl()
@@ -142,7 +143,7 @@ def main() -> None:
                               "ORDER BY count(*)").fetchall()
     print(f"placed {placed:,} cases on their grids in {time.perf_counter() - t:.0f} s; areas with a boundary: "
           + ", ".join(f"{kind} {n:,}" for kind, n in counts))
-    out = subprocess.run([sys.executable, __file__, "--child"], env=_env(url, data_dir), cwd=ROOT, text=True,
+    out = subprocess.run([sys.executable, __file__, "--child"], env=env_for(url, data_dir), cwd=ROOT, text=True,
                          capture_output=True)
     print(out.stdout.rstrip())
     if out.returncode:
