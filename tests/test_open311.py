@@ -99,3 +99,38 @@ def test_an_independent_open311_client_reads_services_and_requests(live_server) 
         assert found[0]["service_request_id"] == str(case.pk)
         single = client.get_service_request(str(case.pk))
         assert single["description"] == "小区门口路灯不亮" and single["status"] == "open"
+
+
+def test_a_listed_request_says_who_holds_it_and_when_in_local_time_with_a_fixed_number_of_queries(
+        client, cast: Cast) -> None:
+    import datetime as dt
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from gongzhi.registry.models import Sector
+    from gongzhi.registry.services import unit_create
+    from tests.test_web_registry import credit_code
+
+    made = [cases.case_submit(actor=cast.bob, title=f"问题{i}", description=f"问题{i}", area=cast.building)
+            for i in range(3)]
+    unit = unit_create(actor=None, area=cast.community, name="市供电公司", credit_code=credit_code(7),
+                       sector=Sector.STATE_ENTERPRISE)
+    closed_at = timezone.make_aware(dt.datetime(2026, 11, 2, 9, 30))
+    Case.objects.filter(pk=made[0].pk).update(state="closed", feedback="已更换灯泡", closed_at=closed_at,
+                                              assignee_unit=unit)
+    with CaptureQueriesContext(connection) as few:
+        client.get("/open311/v2/requests.json")
+    for i in range(20):
+        cases.case_submit(actor=cast.bob, title=f"更多{i}", description=f"更多{i}", area=cast.building)
+    with CaptureQueriesContext(connection) as many:
+        rows = {r["service_request_id"]: r for r in client.get("/open311/v2/requests.json").json()}
+    assert len(many.captured_queries) == len(few.captured_queries)
+    done = rows[str(made[0].pk)]
+    assert (done["status"], done["status_notes"], done["agency_responsible"]) == ("closed", "已更换灯泡", "市供电公司")
+    assert done["updated_datetime"] == "2026-11-02T09:30:00+08:00"  # Asia/Shanghai, as the clients expect
+    still = rows[str(made[1].pk)]
+    owner = Case.objects.select_related("owner_area").get(pk=made[1].pk).owner_area
+    assert (still["status"], still["status_notes"], still["agency_responsible"]) == ("open", "", owner.name)
+    assert still["address_id"] == str(cast.building.pk) and still["requested_datetime"].endswith("+08:00")
