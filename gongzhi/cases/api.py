@@ -94,7 +94,8 @@ class DecisionIn(Schema):
     reason: str = Field("", max_length=1000)
 
 
-def _case_out(viewer: Any, case: Case, *, detail: bool = False) -> dict[str, Any]:
+def _case_out(viewer: Any, case: Case, *, detail: bool = False, fresh: bool = False) -> dict[str, Any]:
+    """``fresh``: the case was reported in this request — no update or visit can exist yet, so none is looked up."""
     out: dict[str, Any] = {
         "id": case.pk, "number": case.number, "title": case.title, "state": case.state,
         "state_label": case.get_state_display(), "kind": case.kind, "channel": case.channel,
@@ -118,10 +119,11 @@ def _case_out(viewer: Any, case: Case, *, detail: bool = False) -> dict[str, Any
             "contact_phone": phone_for(viewer, case.contact_phone, case.area_path),
             "merged_into": case.merged_into_id,
             "allowed_transitions": services.allowed_transitions(viewer, case),
-            "updates": [{"at": u.created_at, "text": u.text, "photos": u.photo_count}
-                        for u in case.updates.order_by("created_at")[:50]],
-            "visits": [{"at": v.at, "method": v.method, "result": v.result, "satisfaction": v.satisfaction,
-                        "note": v.note} for v in case.visits.order_by("-at")[:20]],
+            "updates": [] if fresh else [{"at": u.created_at, "text": u.text, "photos": u.photo_count}
+                                         for u in case.updates.order_by("created_at")[:50]],
+            "visits": [] if fresh else [{"at": v.at, "method": v.method, "result": v.result,
+                                         "satisfaction": v.satisfaction, "note": v.note}
+                                        for v in case.visits.order_by("-at")[:20]],
             "timeline": [
                 {"at": e.at, "action": e.action.rsplit(".", 1)[-1], "by": e.actor_name, "reason": e.reason}
                 for e in selectors.timeline(case)
@@ -172,7 +174,7 @@ def create_case(request: HttpRequest, payload: CaseIn,
             reporter=reporter,
             reporter_phone=payload.reporter_phone, contact_name=payload.contact_name,
         )
-        body = json.dumps(_case_out(user, selectors.case_get(user, case.pk), detail=True), cls=NinjaJSONEncoder)
+        body = json.dumps(_case_out(user, selectors.case_reported(case), detail=True, fresh=True), cls=NinjaJSONEncoder)
         return idempotency.Response(201, "application/json; charset=utf-8", body)
 
     result, replayed = idempotency.once(request=request, user=user, endpoint="api.cases.create",
