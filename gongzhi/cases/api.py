@@ -17,7 +17,7 @@ from ninja import Field, Header, Query, Router, Schema, Status
 from ninja.responses import NinjaJSONEncoder
 
 from gongzhi.api.auth import user_of
-from gongzhi.core import idempotency
+from gongzhi.core import idempotency, replicas
 from gongzhi.core.errors import InvalidInput, NotFound
 from gongzhi.core.scope import get_scoped
 from gongzhi.registry.models import Area, AreaKind, MemberUnit, Person
@@ -191,16 +191,17 @@ def list_cases(request: HttpRequest, queue: str = Query("all", max_length=100), 
                limit: int = Query(50, ge=1, le=200), after: str | None = Query(None, max_length=64),
                sort: Literal["new", "due"] = "new") -> dict[str, Any]:
     """``sort=due``: the nearest deadline first (the most overdue on top), cases without one last."""
-    user = user_of(request)
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput.on("limit", f"须在 1 到 {MAX_LIMIT} 之间")
-    area = get_scoped(user, Area, area_id) if area_id else None
-    qs = selectors.queue(user, queue, area=area, category_code=category[:16], text=q[:50])
-    page = selectors.queue_page(qs, limit=limit + 1, after=_after(after), sort=sort)
-    more = len(page) > limit
-    page = page[:limit]
-    return {"items": [_case_out(user, c) for c in page],
-            "next": _cursor(page[-1], sort) if more and page else None}
+    with replicas.routed(request):  # a list or figures: may be read from a standby
+        user = user_of(request)
+        if not 1 <= limit <= MAX_LIMIT:
+            raise InvalidInput.on("limit", f"须在 1 到 {MAX_LIMIT} 之间")
+        area = get_scoped(user, Area, area_id) if area_id else None
+        qs = selectors.queue(user, queue, area=area, category_code=category[:16], text=q[:50])
+        page = selectors.queue_page(qs, limit=limit + 1, after=_after(after), sort=sort)
+        more = len(page) > limit
+        page = page[:limit]
+        return {"items": [_case_out(user, c) for c in page],
+                "next": _cursor(page[-1], sort) if more and page else None}
 
 
 @router.get("/cases/{case_id}", response=dict, summary="诉求详情 Case")
@@ -305,18 +306,19 @@ def _public_out(case: Case) -> dict[str, Any]:
 @router.get("/public/cases", response=dict, auth=None, summary="公开诉求 Public cases (no sign-in)")
 def public_cases(request: HttpRequest, area_id: int | None = None, limit: int = Query(50, ge=1, le=200),
                  after: str | None = Query(None, max_length=64)) -> dict[str, Any]:
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput.on("limit", f"须在 1 到 {MAX_LIMIT} 之间")
-    area = None
-    if area_id is not None:
-        area = Area.objects.filter(pk=area_id, kind__in=[AreaKind.CITY, AreaKind.DISTRICT, AreaKind.STREET,
-                                                         AreaKind.COMMUNITY]).first()
-        if area is None:
-            raise NotFound("未找到")
-    page = selectors.queue_page(selectors.public_cases(area), limit=limit + 1, after=_after(after))
-    more = len(page) > limit
-    page = selectors.with_places(page[:limit], compound_only=True)
-    return {"items": [_public_out(c) for c in page], "next": _cursor(page[-1]) if more and page else None}
+    with replicas.routed(request):  # a list or figures: may be read from a standby
+        if not 1 <= limit <= MAX_LIMIT:
+            raise InvalidInput.on("limit", f"须在 1 到 {MAX_LIMIT} 之间")
+        area = None
+        if area_id is not None:
+            area = Area.objects.filter(pk=area_id, kind__in=[AreaKind.CITY, AreaKind.DISTRICT, AreaKind.STREET,
+                                                             AreaKind.COMMUNITY]).first()
+            if area is None:
+                raise NotFound("未找到")
+        page = selectors.queue_page(selectors.public_cases(area), limit=limit + 1, after=_after(after))
+        more = len(page) > limit
+        page = selectors.with_places(page[:limit], compound_only=True)
+        return {"items": [_public_out(c) for c in page], "next": _cursor(page[-1]) if more and page else None}
 
 
 @router.get("/public/cases/{case_id}", response=dict, auth=None, summary="公开诉求详情 A public case")
@@ -354,17 +356,18 @@ def duplicates(request: HttpRequest, case_id: int) -> list[dict[str, Any]]:
 @router.get("/case-figures", response=dict, summary="诉求统计 Figures (G1)")
 def case_figures(request: HttpRequest, area_id: int, start: dt.date | None = None,
                  end: dt.date | None = None) -> dict[str, Any]:
-    user = user_of(request)
-    end = end or timezone.localdate()
-    start = start or (end - dt.timedelta(days=365) if end.year > 2000 else end)
-    selectors.check_period(start, end)
-    area = get_scoped(user, Area, area_id)
-    return {
-        "figures": selectors.figures(user, area, start, end).as_dict(),
-        "by_child": [f.as_dict() for f in selectors.figures_by_child(user, area, start, end)],
-        "by_unit": [{"unit": {"id": u.pk, "name": u.name}, **f.as_dict()}
-                    for u, f in selectors.figures_by_unit(user, area, start, end)],
-    }
+    with replicas.routed(request):  # a list or figures: may be read from a standby
+        user = user_of(request)
+        end = end or timezone.localdate()
+        start = start or (end - dt.timedelta(days=365) if end.year > 2000 else end)
+        selectors.check_period(start, end)
+        area = get_scoped(user, Area, area_id)
+        return {
+            "figures": selectors.figures(user, area, start, end).as_dict(),
+            "by_child": [f.as_dict() for f in selectors.figures_by_child(user, area, start, end)],
+            "by_unit": [{"unit": {"id": u.pk, "name": u.name}, **f.as_dict()}
+                        for u, f in selectors.figures_by_unit(user, area, start, end)],
+        }
 
 
 @router.get("/categories", response=list[dict], summary="诉求分类 Categories")

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods
 from gongzhi.accounts.services import token_authenticate
 from gongzhi.core import idempotency
 from gongzhi.core.errors import DomainError
+from gongzhi.core.replicas import replica_reads
 
 from . import services
 from .models import Case, Category, Channel
@@ -320,6 +321,7 @@ def _search(request: HttpRequest, fmt: str) -> HttpResponse:
 
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
+@replica_reads
 def requests_(request: HttpRequest, fmt: str) -> HttpResponse:
     if request.method == "POST":
         return _handle(fmt, request, lambda: _create(request, fmt))

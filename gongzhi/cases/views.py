@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy
 from gongzhi.accounts.roles import Cap
 from gongzhi.core import ledger, reports
 from gongzhi.core.errors import DomainError
+from gongzhi.core.replicas import replica_reads
 from gongzhi.core.scope import get_scoped, scope_of, scoped
 from gongzhi.registry.models import Area, AreaKind, MemberUnit, Person, Sector
 from gongzhi.registry.presenters import phone_for
@@ -181,6 +182,7 @@ def mine(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @_not_found
+@replica_reads
 def workbench(request: HttpRequest) -> HttpResponse:
     scope = scope_of(request.user)
     if not scope.has(Cap.CASE_VIEW):
@@ -475,6 +477,7 @@ def _period(request: HttpRequest) -> tuple[PeriodForm, dt.date, dt.date]:
 
 @login_required
 @_not_found
+@replica_reads
 def figures(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not scope_of(user).has(Cap.CASE_VIEW):
@@ -554,6 +557,7 @@ def case_ledger_response(viewer: Any, qs: Any) -> HttpResponseBase:
 PUBLIC_AREA_KINDS = (AreaKind.CITY, AreaKind.DISTRICT, AreaKind.STREET, AreaKind.COMMUNITY)
 
 
+@replica_reads
 def public(request: HttpRequest) -> HttpResponse:
     """社区公开诉求, open to anyone without signing in: public cases with no personal data (title, type, the compound
     it concerns, state, dates, how many also met it). Signed-in users start from their own area; ``?area=`` picks a
