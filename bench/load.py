@@ -69,8 +69,11 @@ def serve(env: dict[str, str], *, bare: bool = False, probe: str = "/open311/v2/
     server_env = {**env, "GONGZHI_CONN_MAX_AGE": "600", "PYTHONPATH": str(ROOT)}
     if bare:
         server_env["DJANGO_SETTINGS_MODULE"] = "bench.bare_app"
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}", *SERVER_ARGS],
-                              env=server_env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # The server's log goes to a file (a pipe nobody reads would fill and stall the workers); printed on failure.
+    log = Path(tempfile.mkstemp(prefix="gongzhi-bench-server-", suffix=".log")[1])
+    with open(log, "w") as sink:
+        server = subprocess.Popen([sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}",
+                                   *SERVER_ARGS], env=server_env, cwd=ROOT, stdout=sink, stderr=sink)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(150):
@@ -81,12 +84,15 @@ def serve(env: dict[str, str], *, bare: bool = False, probe: str = "/open311/v2/
                 break  # it answers
             except OSError:
                 if server.poll() is not None:
-                    raise RuntimeError(server.stderr.read().decode() if server.stderr else "server ended") from None
+                    raise RuntimeError(log.read_text()[-5000:]) from None
                 time.sleep(0.2)
         yield base
     finally:
         server.terminate()
         server.wait(timeout=30)
+        errors = [line for line in log.read_text(errors="replace").splitlines() if "Error" in line or "error" in line]
+        if errors:
+            print(f"  (server log {log}: {len(errors)} error lines, e.g. {errors[-1][:200]})", flush=True)
 
 
 def lua_file(source: str) -> str:

@@ -192,6 +192,15 @@ class Case(models.Model):
             models.Index(fields=["reporter", "created_at"], name="case_reporter_idx"),
             models.Index(fields=["category", "area_path", "created_at"], name="case_dup_idx",
                          opclasses=["", "varchar_pattern_ops", ""]),
+            # The workbench queues read newest first within a few states; without these a city's to-dispatch
+            # queue walked the newest cases of every state (90,000 rows after a burst of intake, issue 15) to find
+            # its 50. Partial: a new case (submitted) enters none of them, so intake pays nothing for them.
+            models.Index(fields=["-created_at", "-id"], name="case_to_dispatch_idx",
+                         condition=models.Q(state__in=["accepted", "returned"], claimable=False)),
+            models.Index(fields=["-created_at", "-id"], name="case_in_hand_idx",
+                         condition=models.Q(state__in=["dispatched", "in_progress", "reopened"])),
+            models.Index(fields=["-created_at", "-id"], name="case_to_verify_idx",
+                         condition=models.Q(state="handled")),
         ]
 
     def __str__(self) -> str:
