@@ -4,13 +4,16 @@
 - the G1 figures for a district and for the city.
 
 Usage: GONGZHI_DATABASE_URL=postgres://postgres@127.0.0.1/gongzhi_bench .venv/bin/python bench/cases.py
-       [--cases 1000000] [--duration 20] [--keep]   (needs wrk: apt-get install wrk)
+       [--cases 1000000 (up to 10000000)] [--duration 20] [--keep]   (needs wrk: apt-get install wrk)
+The city figures are also computed as a DuckDB scan of the same rows (duckdb from the test extras) and the ratio
+printed; disk used and the time of each preparation step are printed.
 The database named by the URL is dropped and recreated (with --keep, an existing one with cases is reused).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import shutil
 import subprocess
@@ -97,13 +100,67 @@ def prepare(url: str, data_dir: str, n: int, keep: bool) -> None:
     print(f"city-scale demo city loaded in {time.perf_counter() - t:.0f} s")
     t = time.perf_counter()
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(GENERATE_SQL, {"n": n})
+        done = 0
+        while done < n:  # in batches of a million, each its own statement, so 10M shows its progress
+            batch = min(BATCH, n - done)
+            conn.execute(GENERATE_SQL, {"n": batch})
+            done += batch
+            if n > BATCH:
+                print(f"  {done:,} / {n:,} cases ({time.perf_counter() - t:.0f} s)", flush=True)
         total = conn.execute("SELECT count(*) FROM cases_case").fetchone()[0]  # type: ignore[index]
     print(f"generated {n:,} cases in {time.perf_counter() - t:.0f} s ({total:,} in all)")
     t = time.perf_counter()
     print(_manage(env, "case_rollup").strip() + f" in {time.perf_counter() - t:.0f} s")
+    t = time.perf_counter()
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
+        sizes = conn.execute("SELECT pg_database_size(current_database()), pg_total_relation_size('cases_case'), "
+                             "pg_indexes_size('cases_case')").fetchone()
+    assert sizes is not None
+    print(f"vacuum analyze in {time.perf_counter() - t:.0f} s; disk: database {sizes[0] / 2**30:.2f} GiB, "
+          f"cases {sizes[1] / 2**30:.2f} GiB of which indexes {sizes[2] / 2**30:.2f} GiB")
+
+
+BATCH = 1_000_000
+# The measures of the G1 figures, per local day, from the case rows themselves (what the rollup counts).
+EXPORT_SQL = """
+COPY (SELECT (created_at AT TIME ZONE 'Asia/Shanghai')::date AS day, accepted_at IS NOT NULL AS accepted,
+             coalesce(accepted_at <= response_due_at, false) AS accepted_in_time, state = 'closed' AS closed,
+             state = 'closed' AND closed_on_time AS closed_on_time, rating
+      FROM cases_case WHERE state <> 'merged') TO STDOUT (FORMAT csv, HEADER)
+"""
+DUCK_SQL = """
+SELECT count(*), count(*) FILTER (WHERE accepted), count(*) FILTER (WHERE accepted_in_time),
+       count(*) FILTER (WHERE closed), count(*) FILTER (WHERE closed_on_time),
+       count(*) FILTER (WHERE rating <> '' AND rating IS NOT NULL), count(*) FILTER (WHERE rating = 'satisfied')
+FROM cases WHERE day BETWEEN ? AND ?
+"""
+
+
+def duckdb_reference(url: str, start: dt.date, end: dt.date, runs: int = 10) -> tuple[float, int, float]:
+    """The city's figures as a scan of the case rows in DuckDB (the columns exported from PostgreSQL once):
+    p50 ms of the scan, the cases received it counts, and the export's seconds."""
+    import duckdb
+    import psycopg
+
+    t = time.perf_counter()
+    path = Path(tempfile.mkdtemp(prefix="gongzhi-duck-")) / "cases.csv"
+    with psycopg.connect(url) as conn, conn.cursor() as cur, open(path, "wb") as fh:
+        with cur.copy(EXPORT_SQL) as copy:
+            for data in copy:
+                fh.write(bytes(data))
+    db = duckdb.connect()
+    db.execute(f"CREATE TABLE cases AS SELECT * FROM read_csv_auto('{path}')")
+    exported = time.perf_counter() - t
+    took = []
+    received = 0
+    for _ in range(runs):
+        t = time.perf_counter()
+        row = db.execute(DUCK_SQL, [start, end]).fetchone()
+        took.append((time.perf_counter() - t) * 1000)
+        received = int(row[0]) if row else 0
+    path.unlink()
+    return sorted(took)[len(took) // 2], received, exported
 
 
 def intake(url: str, data_dir: str, duration: int, connections: int) -> dict[str, float]:
@@ -144,7 +201,8 @@ district = Area.objects.filter(depth=2).order_by("path").first()
 for label, area in (("district", district), ("city", city)):
     p50, p95 = timed(lambda: selectors.figures(users["city"], area, today - dt.timedelta(days=365), today), n=10)
     n = selectors.figures(users["city"], area, today - dt.timedelta(days=365), today).received
-    print(f"figures {label:<8} ({n:,} cases) p50 {p50:6.1f} ms  p95 {p95:6.1f} ms")
+    print(f"figures {label:<8} ({n:,} cases) p50 {p50:6.1f} ms  p95 {p95:6.1f} ms   (target city ≤ 200 ms)")
+print(f"CITY {p50} {n} {(today - dt.timedelta(days=365)).isoformat()} {today.isoformat()}")
 """
     return subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, check=True, capture_output=True,
                           text=True).stdout
@@ -167,7 +225,17 @@ def main() -> None:
     print(f"# gongzhi case pipeline benchmark (PostgreSQL, {os.cpu_count()} cores)")
     prepare(url, data_dir, args.cases, args.keep)
     if not args.intake_only:
-        print(reads(url, data_dir).rstrip())
+        out = reads(url, data_dir).rstrip().splitlines()
+        print("\n".join(line for line in out if not line.startswith("CITY ")))
+        _, p50, received, start, end = next(line for line in out if line.startswith("CITY ")).split()
+        try:
+            duck, counted, exported = duckdb_reference(url, dt.date.fromisoformat(start), dt.date.fromisoformat(end))
+        except ImportError:
+            print("DuckDB reference skipped: pip install duckdb")
+        else:
+            print(f"DuckDB scan of the same rows (exported in {exported:.0f} s): p50 {duck:.1f} ms for "
+                  f"{counted:,} cases received ({'same count' if counted == int(received) else 'COUNT DIFFERS'}); "
+                  f"gongzhi's city figures {float(p50):.1f} ms = {float(p50) / duck:.2f}× the scan")
     f = intake(url, data_dir, args.duration, args.connections)
     print(f"intake (Open311 POST, {args.connections} connections, {args.duration} s, {load.SERVER_LABEL}): "
           f"{f['rps']:.0f} cases/s, p50 {f['p50']:.1f} ms, p90 {f['p90']:.1f} ms, p99 {f['p99']:.1f} ms, "

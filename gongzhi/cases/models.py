@@ -201,6 +201,10 @@ class Case(models.Model):
                          condition=models.Q(state__in=["dispatched", "in_progress", "reopened"])),
             models.Index(fields=["-created_at", "-id"], name="case_to_verify_idx",
                          condition=models.Q(state="handled")),
+            models.Index(fields=["-created_at", "-id"], name="case_overdue_idx",
+                         condition=models.Q(overdue_at__isnull=False,
+                                            state__in=["submitted", "accepted", "dispatched", "returned",
+                                                       "in_progress", "reopened"])),
         ]
 
     def __str__(self) -> str:
