@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -56,20 +55,12 @@ def main() -> None:
                                                      path="/open311/v2/requests.json")),
         "API POST": load.lua_file(load.API.format(points=pts, key=key)),
     }
-    runs: dict[str, list[dict[str, float]]] = {name: [] for name in scripts}
-    with load.serve(env, bare=True) as bare, load.serve(env) as gongzhi:
-        for round_no in range(1, args.rounds + 1):
-            for name, lua in scripts.items():
-                base = bare if name == "bare insert" else gongzhi
-                f = load.wrk(base, lua, duration=args.duration, connections=args.connections)
-                runs[name].append(f)
-                print(f"round {round_no} {name:<13} {f['rps']:8.0f} req/s  p50 {f['p50']:6.1f} ms  "
-                      f"p99 {f['p99']:6.1f} ms  errors {f['errors']:.0f}  ({load.load_average()})", flush=True)
-    ceiling = statistics.median(r["rps"] for r in runs["bare insert"])
+    runs = load.interleaved(env, scripts, bare="bare insert", rounds=args.rounds, duration=args.duration,
+                            connections=args.connections)
+    ceiling = load.median(runs["bare insert"], "rps")
     print(f"\nmedians of {args.rounds} rounds:")
     for name, rs in runs.items():
-        rps = statistics.median(r["rps"] for r in rs)
-        p99 = statistics.median(r["p99"] for r in rs)
+        rps, p99 = load.median(rs, "rps"), load.median(rs, "p99")
         target = "" if name == "bare insert" else "   (target ≥ 800/s, p99 ≤ 50 ms, ≥ 0.50 of the ceiling)"
         print(f"  {name:<13} {rps:8.0f} req/s  p99 {p99:6.1f} ms  {rps / ceiling:5.2f} of the ceiling{target}")
     with psycopg.connect(url) as conn:

@@ -145,19 +145,12 @@ def main() -> None:
                    check=True)
     scripts = {"bare list": load.lua_file(GET_LIST.format(path="/list")),
                "Open311 list": load.lua_file(GET_LIST.format(path="/open311/v2/requests.json?page_size=100"))}
-    runs: dict[str, list[dict[str, float]]] = {name: [] for name in scripts}
-    with load.serve(env, bare=True) as bare, load.serve(env) as gongzhi:
-        for round_no in range(1, args.rounds + 1):
-            for name, lua in scripts.items():
-                f = load.wrk(bare if name == "bare list" else gongzhi, lua, duration=args.duration,
-                             connections=args.connections)
-                runs[name].append(f)
-                print(f"round {round_no} {name:<13} {f['rps']:8.0f} req/s  p50 {f['p50']:6.1f} ms  "
-                      f"p99 {f['p99']:6.1f} ms  errors {f['errors']:.0f}  ({load.load_average()})", flush=True)
-    ceiling = statistics.median(r["rps"] for r in runs["bare list"])
+    runs = load.interleaved(env, scripts, bare="bare list", rounds=args.rounds, duration=args.duration,
+                            connections=args.connections)
+    ceiling = load.median(runs["bare list"], "rps")
     print(f"\nmedians of {args.rounds} rounds:")
     for name, rs in runs.items():
-        rps = statistics.median(r["rps"] for r in rs)
+        rps = load.median(rs, "rps")
         target = "" if name == "bare list" else f"   (target ≥ {5 * PEER_BEST:.0f} req/s: 5× the peer's best)"
         print(f"  {name:<13} {rps:8.0f} req/s  {rps / ceiling:5.2f} of the bare list  "
               f"{rps / PEER_BEST:5.1f}× the peer{target}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -157,3 +158,22 @@ def lua_points(points: list[list[float]]) -> str:
 def load_average() -> str:
     one, five, _fifteen = os.getloadavg()
     return f"load {one:.2f} / {five:.2f}"
+
+
+def interleaved(env: dict[str, str], scripts: dict[str, str], *, bare: str, rounds: int, duration: int,
+                connections: int) -> dict[str, list[dict[str, float]]]:
+    """Round by round, each script under wrk — the one named ``bare`` against the bare ceiling, the others
+    against gongzhi — both servers up the whole time; prints every run. Returns the runs by script."""
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in scripts}
+    with serve(env, bare=True) as ceiling, serve(env) as gongzhi:
+        for round_no in range(1, rounds + 1):
+            for name, lua in scripts.items():
+                f = wrk(ceiling if name == bare else gongzhi, lua, duration=duration, connections=connections)
+                runs[name].append(f)
+                print(f"round {round_no} {name:<13} {f['rps']:8.0f} req/s  p50 {f['p50']:6.1f} ms  "
+                      f"p99 {f['p99']:6.1f} ms  errors {f['errors']:.0f}  ({load_average()})", flush=True)
+    return runs
+
+
+def median(runs: list[dict[str, float]], figure: str) -> float:
+    return statistics.median(r[figure] for r in runs)
