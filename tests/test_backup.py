@@ -21,15 +21,31 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def fresh_database(tmp_path: Path) -> Any:
-    """An empty database of the same engine, dropped afterwards (PostgreSQL: CREATE DATABASE on the server)."""
+    """An empty database of the same engine, dropped afterwards (PostgreSQL, MariaDB: CREATE DATABASE on the
+    server)."""
     settings_dict = dict(connection.settings_dict)
     if connection.vendor == "sqlite":
         settings_dict["NAME"] = str(tmp_path / "restored.sqlite3")
         yield settings_dict
         return
+    name = f"gongzhi_restore_{uuid.uuid4().hex[:8]}"
+    if connection.vendor == "mysql":
+        import pymysql
+
+        def server() -> Any:
+            return pymysql.connect(host=settings_dict.get("HOST") or "localhost",
+                                   port=int(settings_dict.get("PORT") or 3306), user=settings_dict.get("USER") or None,
+                                   password=settings_dict.get("PASSWORD") or "", autocommit=True)
+
+        with server() as conn, conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+        settings_dict["NAME"] = name
+        yield settings_dict
+        with server() as conn, conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        return
     import psycopg
 
-    name = f"gongzhi_restore_{uuid.uuid4().hex[:8]}"
     params = {"host": settings_dict.get("HOST") or None, "port": settings_dict.get("PORT") or None,
               "user": settings_dict.get("USER") or None, "password": settings_dict.get("PASSWORD") or None}
     with psycopg.connect(dbname="postgres", autocommit=True, **params) as conn:

@@ -3,6 +3,8 @@ manifest of every table's row count and a checksum, so a restore proves itself b
 
 - SQLite: the online backup API (``sqlite3.Connection.backup``) copies a consistent snapshot while the platform runs.
 - PostgreSQL: ``pg_dump --format=custom`` (the same major version as the server), restored with ``pg_restore``.
+- The MySQL family: ``mysqldump --single-transaction`` (a consistent snapshot of InnoDB tables while the platform
+  runs), restored with the ``mysql`` client.
 - Uploaded files: ``MEDIA_ROOT`` as ``media/`` in the archive.
 
 The checksum covers the row counts and the audit trail (id, action, object, time of every entry, in order): the trail
@@ -31,6 +33,8 @@ from django.db import connections
 FORMAT = 1
 DB_SQLITE = "database.sqlite3"
 DB_DUMP = "database.dump"
+DB_MYSQL = "database.sql"
+ENGINES = {"sqlite3": "sqlite", "postgresql": "postgresql", "mysql": "mysql"}
 AUDIT_TABLE = "core_auditentry"
 
 
@@ -101,13 +105,25 @@ def _pg_args(db: dict[str, Any]) -> tuple[list[str], dict[str, str]]:
     return args, env
 
 
-def _run(command: list[str], env: dict[str, str]) -> None:
+def _mysql_args(db: dict[str, Any]) -> tuple[list[str], dict[str, str]]:
+    args = ["--default-character-set=utf8mb4"]
+    for flag, key in (("--host", "HOST"), ("--port", "PORT"), ("--user", "USER")):
+        if db.get(key):
+            args.append(f"{flag}={db[key]}")
+    env = {**os.environ}
+    if db.get("PASSWORD"):
+        env["MYSQL_PWD"] = str(db["PASSWORD"])  # not on the command line, where `ps` shows it
+    return args, env
+
+
+def _run(command: list[str], env: dict[str, str], *, stdin: Path | None = None, stdout: Path | None = None) -> None:
     if shutil.which(command[0]) is None:
-        raise BackupError(f"找不到 {command[0]}：请安装与数据库服务器同一大版本的 PostgreSQL 客户端"
-                          " (postgresql-client)")
-    done = subprocess.run(command, env=env, capture_output=True, text=True)
+        client = "postgresql-client" if command[0].startswith("pg_") else "mariadb-client"
+        raise BackupError(f"找不到 {command[0]}：请安装与数据库服务器同一大版本的客户端 ({client})")
+    with open(stdin or os.devnull, "rb") as source, open(stdout or os.devnull, "wb") as sink:
+        done = subprocess.run(command, env=env, stdin=source, stdout=sink, stderr=subprocess.PIPE)
     if done.returncode:
-        raise BackupError(f"{command[0]} 失败：{done.stderr.strip()[-800:]}")
+        raise BackupError(f"{command[0]} 失败：{done.stderr.decode(errors='replace').strip()[-800:]}")
 
 
 def backup(out: Path, *, using: str = "default", media_root: Path | None = None) -> Manifest:
@@ -130,6 +146,11 @@ def backup(out: Path, *, using: str = "default", media_root: Path | None = None)
             _run(["pg_dump", "--format=custom", "--no-owner", "--no-privileges", "--file",
                   str(folder / DB_DUMP), *args], env)
             db_file = DB_DUMP
+        elif connection.vendor == "mysql":
+            args, env = _mysql_args(connection.settings_dict)
+            _run(["mysqldump", *args, "--single-transaction", "--routines", "--triggers", "--no-tablespaces",
+                  "--hex-blob", connection.settings_dict["NAME"]], env, stdout=folder / DB_MYSQL)
+            db_file = DB_MYSQL
         else:
             raise BackupError(f"不支持备份 {connection.vendor} 数据库")
         files = [p for p in media.rglob("*") if p.is_file()] if media.is_dir() else []
@@ -169,7 +190,7 @@ def restore(archive: Path, *, using: str = "default", database: dict[str, Any] |
     database and refuse (:class:`BackupError`) unless both equal the manifest's."""
     manifest = read_manifest(archive)
     target = database or connections[using].settings_dict
-    vendor = "sqlite" if "sqlite" in target["ENGINE"] else "postgresql" if "postgresql" in target["ENGINE"] else ""
+    vendor = ENGINES.get(target["ENGINE"].rsplit(".", 1)[-1], "")
     if vendor != manifest.vendor:
         raise BackupError(f"备份来自 {manifest.vendor}，不能恢复到 {vendor or target['ENGINE']}")
     media = Path(media_root or settings.MEDIA_ROOT)
@@ -192,6 +213,11 @@ def restore(archive: Path, *, using: str = "default", database: dict[str, Any] |
                 source.close()
             if close:
                 destination.close()
+        elif vendor == "mysql":
+            if database is None:
+                connections[using].close()
+            args, env = _mysql_args(target)
+            _run(["mysql", *args, target["NAME"]], env, stdin=folder / DB_MYSQL)
         else:
             if database is None:
                 connections[using].close()
@@ -222,6 +248,17 @@ def _restored_fingerprint(target: dict[str, Any], vendor: str, tables: list[str]
             return _fingerprint(conn.cursor(), tables, lambda n: f'"{n}"')
         finally:
             conn.close()
+    if vendor == "mysql":
+        import pymysql
+
+        conn_my = pymysql.connect(database=target["NAME"], host=target.get("HOST") or "localhost",
+                                  port=int(target.get("PORT") or 3306), user=target.get("USER") or None,
+                                  password=target.get("PASSWORD") or "", charset="utf8mb4")
+        try:
+            with conn_my.cursor() as cursor:
+                return _fingerprint(cursor, tables, lambda n: f"`{n}`")
+        finally:
+            conn_my.close()
     import psycopg
 
     conn_pg = psycopg.connect(dbname=target["NAME"], host=target.get("HOST") or None,

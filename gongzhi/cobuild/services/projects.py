@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -399,6 +399,12 @@ def claim_create(*, actor: Any, project: Project, unit: MemberUnit | None = None
         raise Forbidden(_("只能认领本区范围内的项目"))
     if not take(Project, project.pk, "claims_active", "claim_limit"):
         raise Conflict(_("该项目认领名额已满"))
+    # take() holds the project's row until the commit, so claimants of one project pass here one at a time: this
+    # check is exact. The partial unique constraints stay as the backstop where the engine has them (the MySQL
+    # family has none: Django does not create them there).
+    mine = Q(unit=unit) if unit is not None else Q(person_id=person)
+    if Claim.objects.filter(mine, project_id=project.pk, state=ClaimState.ACTIVE).exists():
+        raise Conflict(_("您已认领过该项目"))
     try:
         with transaction.atomic():
             claim = Claim.objects.create(project=project, area_path=project.area_path, unit=unit, person_id=person,
