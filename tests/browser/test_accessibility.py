@@ -11,9 +11,9 @@ import pytest
 
 from gongzhi.registry.demo import load_demo_city
 from tests.browser.conftest import shot
-from tests.browser.walk import ROLES, walk_anonymous, walk_role
+from tests.browser.walk import ON_SQLITE_ONLY, ROLES, walk_anonymous, walk_role
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), ON_SQLITE_ONLY]
 
 AXE = Path(__file__).resolve().parents[2] / "gongzhi/web/static/web/vendor/axe/axe.min.js"
 TAP = 44

@@ -18,9 +18,9 @@ from django.db import models
 
 from gongzhi.registry.demo import load_demo_city
 from tests.browser.conftest import shot
-from tests.browser.walk import ROLES, walk_anonymous, walk_role
+from tests.browser.walk import ON_SQLITE_ONLY, ROLES, walk_anonymous, walk_role
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), ON_SQLITE_ONLY]
 
 CJK = re.compile(r"[\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
 # A "word": a run without spaces that holds at least one CJK character (so "碧海社区第1网格" stays one word).

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import pytest
+
 from gongzhi.registry.demo import DEMO_PASSWORD
 from tests.browser.conftest import login
+
+# The walks check what pages say and how they are marked up, the same on every database; they are the suite's
+# longest tests (six minutes together), so CI runs them once, on SQLite, and the flows' browser tests on every engine.
+ON_SQLITE_ONLY = pytest.mark.skipif(
+    os.environ.get("GONGZHI_DATABASE_URL", "").split(":", 1)[0] not in ("", "sqlite"),
+    reason="the page walks run once, on SQLite (markup and wording do not depend on the database)")
 
 # The accounts whose main pages are walked (issue 9: admin, secretary, community, grid, resident, unit, dispatcher).
 ROLES = ["admin", "secretary", "community", "grid", "resident", "unit", "dispatcher"]
