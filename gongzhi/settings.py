@@ -150,11 +150,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     SESSION_FILE_PATH = str(DATA_DIR / "sessions")
     (DATA_DIR / "sessions").mkdir(mode=0o700, parents=True, exist_ok=True)
 
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and envbool("GONGZHI_PG_PREPARED", True):
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and envbool("GONGZHI_PG_PREPARED", False):
     # Statements sent with their parameters apart and prepared on a connection once used five times: PostgreSQL
-    # then plans a case fetch (eight joined tables, ~50 indexes to consider) once per connection, not on every
-    # request — planning was 4.6 ms of its 5.2 ms (issue 15). Off (GONGZHI_PG_PREPARED=0) behind a pooler in
-    # transaction mode (PgBouncer < 1.21), which cannot keep a connection's prepared statements.
+    # then plans a case fetch (eight joined tables, ~50 indexes to consider) once per connection — planning was
+    # 4.6 ms of its 5.2 ms (issue 15). Off by default: after five runs PostgreSQL may switch to a generic plan,
+    # and a generic plan cannot use an index for ``path LIKE $1`` (the scope filter of every list) — at 10M cases a
+    # community's ledger went from 16 ms to 2.4 s. Never behind a pooler in transaction mode (PgBouncer < 1.21).
     DATABASES["default"].setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 5})
 if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
     # The MySQL family (MariaDB here; TiDB and OceanBase speak the same protocol in 信创 deployments) through PyMySQL,
