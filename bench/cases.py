@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -216,11 +215,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="reuse the database when it already has the cases")
     parser.add_argument("--intake-only", action="store_true", help="with --keep: skip the read measurements")
     args = parser.parse_args()
-    url = os.environ.get("GONGZHI_DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        sys.exit("set GONGZHI_DATABASE_URL to a PostgreSQL database (it is dropped and recreated)")
-    if not shutil.which("wrk"):
-        sys.exit("wrk is needed for the load: apt-get install wrk")
+    url = load.postgres_and_wrk()
     data_dir = tempfile.mkdtemp(prefix="gongzhi-bench-")
     print(f"# gongzhi case pipeline benchmark (PostgreSQL, {os.cpu_count()} cores)")
     prepare(url, data_dir, args.cases, args.keep)

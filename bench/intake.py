@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -31,11 +30,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--keep", action="store_true", help="reuse the database when it already has the cases")
     args = parser.parse_args()
-    url = os.environ.get("GONGZHI_DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        sys.exit("set GONGZHI_DATABASE_URL to a PostgreSQL database (it is dropped and recreated)")
-    if not shutil.which("wrk"):
-        sys.exit("wrk is needed for the load: apt-get install wrk")
+    url = load.postgres_and_wrk()
     import psycopg
 
     from bench.bare_app import TABLE_SQL  # reads GONGZHI_DATABASE_URL when imported

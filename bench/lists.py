@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -128,12 +127,9 @@ def main() -> None:
     if args.child:
         child(args.samples)
         return
-    url = os.environ.get("GONGZHI_DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        sys.exit("set GONGZHI_DATABASE_URL to a PostgreSQL database (it is dropped and recreated)")
-    if not shutil.which("wrk"):
-        sys.exit("wrk is needed for the load: apt-get install wrk")
     from bench import load
+
+    url = load.postgres_and_wrk()
     from bench.cases import prepare
 
     data_dir = tempfile.mkdtemp(prefix="gongzhi-bench-lists-")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -177,3 +178,13 @@ def interleaved(env: dict[str, str], scripts: dict[str, str], *, bare: str, roun
 
 def median(runs: list[dict[str, float]], figure: str) -> float:
     return statistics.median(r[figure] for r in runs)
+
+
+def postgres_and_wrk() -> str:
+    """The PostgreSQL URL the benchmark may drop and recreate, once wrk is there too (else exit, saying why)."""
+    url = os.environ.get("GONGZHI_DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        sys.exit("set GONGZHI_DATABASE_URL to a PostgreSQL database (it is dropped and recreated)")
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed for the load: apt-get install wrk")
+    return url
