@@ -190,15 +190,20 @@ def prepare(root: Path, data_dir: str, *, synchronous: bool = True) -> tuple[Any
     from bench import pgcluster
 
     primary = pgcluster.primary(root)
-    primary.sql("CREATE DATABASE gongzhi")
-    env = env_for(primary.url("gongzhi"), data_dir)
-    for step in (["migrate", "-v0"], ["createcachetable"]):
-        subprocess.run([sys.executable, "-m", "gongzhi.cli", "manage", *step], env=env, cwd=ROOT, check=True,
-                       capture_output=True)
-    seed = child(env, "seed")
-    standby = pgcluster.standby(root, primary)
-    if synchronous:
-        pgcluster.make_synchronous(primary, "standby1")
+    standby = None
+    try:
+        primary.sql("CREATE DATABASE gongzhi")
+        env = env_for(primary.url("gongzhi"), data_dir)
+        for step in (["migrate", "-v0"], ["createcachetable"]):
+            subprocess.run([sys.executable, "-m", "gongzhi.cli", "manage", *step], env=env, cwd=ROOT, check=True,
+                           capture_output=True)
+        seed = child(env, "seed")
+        standby = pgcluster.standby(root, primary)
+        if synchronous:
+            pgcluster.make_synchronous(primary, "standby1")
+    except BaseException:  # no server left running on a failed preparation
+        pgcluster.remove(root, *([standby] if standby else []), primary)
+        raise
     return primary, standby, seed
 
 
