@@ -13,7 +13,6 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from gongzhi.core import choices
 from gongzhi.registry.models import Area, AreaKind, MemberUnit, Person
 
 from .workflow import FINAL_STATES, State
@@ -217,10 +216,6 @@ class Case(models.Model):
 
     def audit_area_path(self) -> str:
         return self.area_path
-
-    def get_state_display(self) -> str:  # type: ignore[no-redef]
-        """The state's label (every list shows it: one table per language, not Django's dict per call)."""
-        return choices.label(State, self.state)
 
     @property
     def is_overdue(self) -> bool:

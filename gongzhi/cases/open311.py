@@ -88,7 +88,6 @@ def _service(c: Category) -> dict[str, Any]:
 LISTED = ("pk", "state", "feedback", "category__name", "category__code", "description", "assignee_unit__name",
           "owner_area__name", "created_at", "closed_at", "handled_at", "dispatched_at", "accepted_at", "due_at",
           "address", "area__name", "area_id", "lat", "lng")
-CLOSED_STATES = frozenset(FINAL_STATES)
 
 
 def _requests(qs: Any) -> list[dict[str, Any]]:
@@ -102,7 +101,7 @@ def _requests(qs: Any) -> list[dict[str, Any]]:
     for (pk, state, feedback, category_name, category_code, description, unit_name, owner_name, created_at,
          closed_at, handled_at, dispatched_at, accepted_at, due_at, address, area_name, area_id, lat,
          lng) in qs.values_list(*LISTED):
-        closed = state in CLOSED_STATES
+        closed = state in FINAL_STATES
         out.append({
             "service_request_id": str(pk),
             "status": "closed" if closed else "open",

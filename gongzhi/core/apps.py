@@ -16,4 +16,7 @@ class CoreConfig(AppConfig):
     verbose_name = "核心"
 
     def ready(self) -> None:
+        from . import choices
+
+        choices.install()  # every model's get_FOO_display from a table per language (core/choices.py)
         post_migrate.connect(_forget_snapshots, sender=self, dispatch_uid="gongzhi.core.forget_snapshots")
