@@ -44,7 +44,7 @@ REPLICA_APPS = frozenset({
 })
 LAG_CHECK_SECONDS = 2.0
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-PIN_KEY = "gongzhi:primary-until:{}"
+PIN_KEY = "gongzhi:reads-from-primary:{}"  # set for GONGZHI_READ_YOUR_WRITES seconds
 
 _reading: ContextVar[str | None] = ContextVar("gongzhi_replica_reading", default=None)
 _lags: dict[str, tuple[float, float | None]] = {}  # alias → (checked at, lag in seconds or None: not usable)

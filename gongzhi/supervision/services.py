@@ -287,7 +287,7 @@ def check_create(*, actor: Any, area: Area, inspecting_area: Area, checked_on: d
     return check
 
 
-def staff_of(scope: Any, area_path: str) -> bool:
+def _staff_of(scope: Any, area_path: str) -> bool:
     """Does the scope hold a staff role (not a resident's) in or above ``area_path``? A team member is an inspector
     only while she does: revoking her roles there ends her rights on the checks she was on."""
     return any(g.role != "resident" and g.area_path is not None
@@ -302,7 +302,7 @@ def is_inspector(actor: Any, cross_check: CrossCheck) -> bool:
     scope = as_scope(actor)
     if scope.can(Cap.SUPERVISION_CHECK, area_path=cross_check.inspecting_path):
         return True
-    if scope.user_id is None or not staff_of(scope, cross_check.inspecting_path):
+    if scope.user_id is None or not _staff_of(scope, cross_check.inspecting_path):
         return False
     # .all() so that a list which prefetched the teams (selectors.findings) asks nothing more per finding.
     return any(u.pk == scope.user_id for u in cross_check.team.all())
