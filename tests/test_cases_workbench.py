@@ -182,6 +182,30 @@ def test_the_case_lists_ask_as_many_queries_for_eighteen_rows_as_for_three(cast:
     assert len(items) >= 10 and all(i["state_label"] and i["assignee_unit"] and i["place"] for i in items)
 
 
+def test_the_street_and_community_columns_select_what_the_path_prefix_selects(cast: Cast, pipeline) -> None:
+    """The database computes street_path and community_path from area_path on every insert (the intake service, a
+    bulk load alike); ``in_area`` uses them for a street or a community and the prefix elsewhere — the same cases
+    on every level of the tree."""
+    from gongzhi.cases.selectors import in_area
+
+    for area in (cast.building, cast.compound, cast.grid2, cast.community):
+        submit(cast, title=f"在{area.name}", area=area)
+    other = submit(cast, title="港北", area=cast.grid3)
+    Case.objects.bulk_create([Case(title="批量", description="批量导入", channel="app", area=cast.grid1,
+                                   area_path=cast.grid1.path, owner_area=cast.community,
+                                   owner_path=cast.community.path)])
+    rows = list(Case.objects.values_list("area_path", "street_path", "community_path"))
+    assert len(rows) >= 6 and all(s == p[:12] and c == p[:16] for p, s, c in rows)
+    for node in (cast.city, cast.district, cast.street, cast.street2, cast.community, cast.community2, cast.grid1,
+                 cast.compound, cast.building):
+        by_column = set(Case.objects.filter(in_area(node.path)).values_list("pk", flat=True))
+        assert by_column == set(Case.objects.filter(area_path__startswith=node.path).values_list("pk", flat=True))
+    assert other.pk not in set(Case.objects.filter(in_area(cast.community.path)).values_list("pk", flat=True))
+    assert other.pk in set(Case.objects.filter(in_area(cast.community2.path)).values_list("pk", flat=True))
+    assert set(Case.objects.filter(in_area(cast.community.path)).values_list("title", flat=True)) >= {
+        "在1号楼", "批量", f"在{cast.community.name}"}
+
+
 # ------------------------------------------------------------------------------------------ 督办 and 催办
 
 

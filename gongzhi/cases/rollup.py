@@ -19,11 +19,10 @@ from django.db.models.functions import Substr, TruncDate
 
 from gongzhi.core import workdays
 
-from .models import Case, CaseStat, Rating
+from .models import STREET_PATH_LEN, Case, CaseStat, Rating
 from .workflow import OPEN_STATES, State
 
 MEASURES = [f.name for f in CaseStat._meta.get_fields() if f.name not in ("id", "day", "street_path", "shard")]
-STREET_PATH_LEN = 12
 
 
 def contribution(case: Case) -> dict[str, int]:

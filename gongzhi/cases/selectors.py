@@ -20,7 +20,7 @@ from gongzhi.core.scope import as_scope, get_scoped, scoped
 from gongzhi.registry.models import Area, AreaKind, MemberUnit
 
 from . import rollup
-from .models import Case, CaseSettings, CaseStat, CaseVisit, Rating
+from .models import COMMUNITY_PATH_LEN, STREET_PATH_LEN, Case, CaseSettings, CaseStat, CaseVisit, Rating
 from .workflow import OPEN_STATES, State
 
 S = State
@@ -117,12 +117,23 @@ QUEUES = [
 QUEUE_KEYS = {q.key for q in QUEUES}
 
 
+def in_area(prefix: str) -> Q:
+    """The cases that lie in the subtree at ``prefix``. A street or a community is an equality on its own
+    column (its index reads that subtree newest first: a community's list at 10M cases); other levels are a
+    prefix of ``area_path``."""
+    if len(prefix) == COMMUNITY_PATH_LEN:
+        return Q(community_path=prefix)
+    if len(prefix) == STREET_PATH_LEN:
+        return Q(street_path=prefix)
+    return Q(area_path__prefix=prefix)
+
+
 def _prefix_q(field_name: str, prefixes: list[str]) -> Q | None:
     if not prefixes:
         return None
     q = Q()
     for p in prefixes:
-        q |= Q(**{f"{field_name}__prefix": p})
+        q |= in_area(p) if field_name == "area_path" else Q(**{f"{field_name}__prefix": p})
     return q
 
 
@@ -185,7 +196,7 @@ def queue(viewer: Any, key: str, *, now: dt.datetime | None = None, area: Area |
     elif key == "reported":
         qs = Case.objects.filter(reporter_id=scope.person_id) if scope.person_id else qs.none()
     if area is not None:
-        qs = qs.filter(area_path__prefix=area.path)
+        qs = qs.filter(in_area(area.path))
     if category_code:
         qs = qs.filter(category__code__startswith=category_code)
     if text:
@@ -320,7 +331,7 @@ def public_cases(area: Area | None = None) -> QuerySet[Case]:
     """Cases anyone may see, without personal data (callers render only title, category, area, state, dates)."""
     qs = Case.objects.filter(is_public=True).exclude(state__in=[S.REJECTED, S.MERGED, S.WITHDRAWN])
     if area is not None:
-        qs = qs.filter(area_path__prefix=area.path)
+        qs = qs.filter(in_area(area.path))
     return qs.select_related("category", "area").order_by("-created_at", "-id")
 
 
