@@ -64,6 +64,7 @@ def test_the_classifier_learns_explains_calibrates_and_round_trips() -> None:
     again = classifier.TextModel.from_bytes(model.to_bytes())
     assert again.labels == model.labels
     np.testing.assert_allclose(again.margins("学校乱收费"), model.margins("学校乱收费"), atol=5e-3)
+    assert np.array_equal(again.calibration, model.calibration)
     scores = classifier.evaluate(model, [("电梯没人修", ""), ("拖欠工资", ""), ("学校体罚", ""), ("物业", "")],
                                  ["物业", "劳动", "教育", "劳动"])
     assert scores.rows == 4
@@ -86,6 +87,40 @@ def test_temperature_is_fitted_to_make_confidence_honest() -> None:
     assert t < 0.5
     assert abs(confidence.mean() - 0.7) < 0.05
 
+
+
+def test_the_calibration_map_corrects_what_one_temperature_cannot_and_keeps_the_suggestion() -> None:
+    rng = np.random.default_rng(1)
+    # Two kinds of message: torn ones (small margins) right half the time, sure ones (large margins) always right.
+    # One temperature must overstate the first or understate the second; the isotonic map gets both.
+    n = 4000
+    truth = rng.integers(0, 4, n)
+    sure = rng.random(n) < 0.6
+    wrong = ~sure & (rng.random(n) < 0.5)
+    margins = rng.normal(0, 0.3, (n, 4))
+    margins[np.arange(n), np.where(wrong, (truth + 1) % 4, truth)] += np.where(sure, 4.0, 1.5)
+    t = classifier.fit_temperature(margins, truth)
+    calibration = classifier.fit_calibration(margins * t, truth)
+    assert calibration.shape[0] == 2 and calibration.shape[1] >= 2
+    assert np.all(np.diff(calibration[1]) >= 0)  # isotonic: more sure never means less often right
+
+    def gap(p: np.ndarray, mask: np.ndarray) -> float:
+        return abs(float(p.max(axis=1)[mask].mean()) - float((p.argmax(axis=1) == truth)[mask].mean()))
+
+    z = np.exp(margins * t)
+    tempered = z / z.sum(axis=1, keepdims=True)
+    mapped = classifier.calibrated(tempered, calibration)
+    assert gap(mapped, ~sure) < 0.03 and gap(mapped, sure) < 0.03
+    assert max(gap(tempered, ~sure), gap(tempered, sure)) > 2 * max(gap(mapped, ~sure), gap(mapped, sure))
+    np.testing.assert_allclose(mapped.sum(axis=1), 1.0, atol=1e-9)
+    assert np.array_equal(mapped.argmax(axis=1), tempered.argmax(axis=1))  # the suggestion is the model's
+    # A map that would push the top below the second keeps it first, and one row works as a batch of one.
+    harsh = np.array([[0.0, 1.0], [0.1, 0.1]])
+    row = classifier.calibrated(np.array([0.5, 0.4, 0.1]), harsh)
+    assert row.argmax() == 0 and row[0] >= row[1] and abs(row.sum() - 1) < 1e-9
+    assert classifier.calibrated(np.array([0.5, 0.5]), np.zeros((2, 0))).tolist() == [0.5, 0.5]
+    few = classifier.fit_calibration(margins[:50] * t, truth[:50])
+    assert few.shape == (2, 0)  # too few rows for a step map: the temperature alone
 
 def test_leaf_is_found_inside_a_predicted_class_from_the_category_names(db: Any) -> None:
     by_code = cases.CATEGORIES_BY_CODE.get()
