@@ -16,7 +16,8 @@ class CoreConfig(AppConfig):
     verbose_name = "核心"
 
     def ready(self) -> None:
-        from . import choices
+        from . import choices, pgtimes
 
         choices.install()  # every model's get_FOO_display from a table per language (core/choices.py)
+        pgtimes.connect()  # PostgreSQL timestamps parsed in C (core/pgtimes.py)
         post_migrate.connect(_forget_snapshots, sender=self, dispatch_uid="gongzhi.core.forget_snapshots")
